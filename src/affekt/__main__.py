@@ -1,0 +1,3 @@
+from affekt.cli.app import main
+
+main()

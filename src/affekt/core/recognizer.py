@@ -1,0 +1,379 @@
+"""The one recognizer interface every modality shares.
+
+``fit`` returns ``self``; fitted state ends in ``_``; ``predict`` gives one
+:class:`~affekt.core.types.EmotionPrediction` per item; ``save``/``load`` use a folder with an
+``affekt.json`` manifest beside the weights. Recognizers are scikit-learn estimators, so
+``sklearn.base.clone`` and ``get_params`` work for cross-validation and tuning.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+import affekt
+from affekt.core.errors import AffektError, DataError, InputError, LabelError, NotFittedError
+from affekt.core.labels import DIMENSIONS, LabelSpace, get_label_space, get_mapping
+from affekt.core.types import EmotionPrediction, Predictions
+
+MANIFEST = "affekt.json"
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (np.integer, np.floating)):
+        return v.item()
+    raise TypeError(f"parameter value {v!r} cannot be saved in {MANIFEST}")
+
+
+class Recognizer(BaseEstimator):
+    """Base class: subclasses implement ``_fit``, ``_scores`` and the ``_get_state``/``_set_state`` pair."""
+
+    modality: str = "any"
+    family: str = "base"
+
+    # ------------------------------------------------------------------ items
+    def check_item(self, x) -> str | None:
+        """Why ``x`` cannot be processed, or None. Modalities override this."""
+        return None
+
+    def _split_valid(self, X: Sequence) -> tuple[list[int], list[str | None]]:
+        errors = [self.check_item(x) for x in X]
+        return [i for i, e in enumerate(errors) if e is None], errors
+
+    def _validate_all(self, X: Sequence) -> None:
+        if isinstance(X, (str, bytes)):
+            raise InputError("expected a list of items, got a single string; wrap it in a list")
+        if len(X) == 0:
+            raise InputError("no items to process (empty input)")
+        for i, x in enumerate(X):
+            err = self.check_item(x)
+            if err:
+                raise InputError(f"item {i}: {err}")
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_id_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit() or load()")
+
+    # -------------------------------------------------------------- save/load
+    def _manifest_params(self) -> dict:
+        return _jsonable(self.get_params(deep=False))
+
+    def _get_state(self, folder: Path) -> dict:
+        """Write weights into ``folder``; return extra manifest entries."""
+        return {}
+
+    def _set_state(self, folder: Path, manifest: dict) -> None:
+        """Read back what ``_get_state`` wrote."""
+
+    def save(self, path) -> Path:
+        """Save into folder ``path`` (created; an existing affekt model there is replaced)."""
+        self._check_fitted()
+        folder = Path(path)
+        if folder.exists() and any(folder.iterdir()) and not (folder / MANIFEST).exists():
+            raise InputError(f"'{folder}' exists and is not an affekt model folder; choose another --output")
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        manifest = {
+            "affekt_version": affekt.__version__,
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "modality": self.modality,
+            "family": self.family,
+            "model_id": self.model_id_,
+            "params": self._manifest_params(),
+            "card": getattr(self, "card_", {}),
+        }
+        manifest.update(self._get_state(folder))
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        return folder
+
+    @classmethod
+    def load(cls, path_or_name) -> "Recognizer":
+        """Load a bundled model by name or a folder written by :meth:`save`."""
+        from affekt.core.registry import load_model
+
+        model = load_model(path_or_name)
+        if not isinstance(model, cls):
+            raise InputError(f"'{path_or_name}' holds a {type(model).__name__}, not a {cls.__name__}")
+        return model
+
+    @staticmethod
+    def _from_folder(folder: Path) -> "Recognizer":
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            module, _, name = manifest["class"].rpartition(".")
+            klass = getattr(importlib.import_module(module), name)
+        except (OSError, ValueError, KeyError, ImportError, AttributeError) as exc:
+            raise DataError(f"'{folder / MANIFEST}' is not a readable affekt model manifest: {exc}") from exc
+        obj = klass._from_params(manifest.get("params", {}), folder)
+        obj.model_id_ = manifest.get("model_id", folder.name)
+        obj.card_ = manifest.get("card", {})
+        obj._set_state(folder, manifest)
+        return obj
+
+    @classmethod
+    def _from_params(cls, params: dict, folder: Path) -> "Recognizer":
+        return cls(**params)
+
+    # ------------------------------------------------------------------- info
+    def describe(self) -> dict:
+        self._check_fitted()
+        d = {"model_id": self.model_id_, "modality": self.modality, "family": self.family}
+        if hasattr(self, "labels_"):
+            d["label_space"] = self.labels_.name
+            d["labels"] = list(self.labels_.labels)
+        if getattr(self, "dimensions_", None):
+            d["dimensions"] = list(self.dimensions_)
+        return d
+
+
+class EmotionClassifier(Recognizer):
+    """Categorical recognizer: single-label (softmax) or multi-label (per-label sigmoid + thresholds).
+
+    Subclasses implement ``_fit(X, Y, X_dev, Y_dev)`` with ``Y`` a (n, n_labels) 0/1 matrix and
+    ``_scores(X) -> (n, n_labels)`` probabilities.
+    """
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, *, X_dev=None, y_dev=None, label_space: LabelSpace | str | None = None):
+        self._validate_all(X)
+        space = self._infer_space(y, label_space)
+        Y = self._to_matrix(y, space, "training labels")
+        if len(Y) != len(X):
+            raise DataError(f"{len(X)} items but {len(Y)} label rows")
+        if Y.sum(axis=0).min() == 0:
+            missing = [lab for lab, c in zip(space.labels, Y.sum(axis=0)) if c == 0]
+            if not space.multi_label or len(missing) == len(space):
+                raise DataError(f"no training example for label(s): {', '.join(missing)}")
+        self.labels_ = space
+        Y_dev = None
+        if X_dev is not None and y_dev is not None and len(X_dev):
+            self._validate_all(X_dev)
+            Y_dev = self._to_matrix(y_dev, space, "dev labels")
+        self._fit(list(X), Y, None if Y_dev is None else list(X_dev), Y_dev)
+        self.model_id_ = getattr(self, "model_id_", None) or f"{self.modality}-{self.family}"
+        self.thresholds_ = np.full(len(space), 0.5, dtype=np.float32)
+        if space.multi_label and Y_dev is not None:
+            from affekt.training.thresholds import tune_thresholds
+
+            self.thresholds_ = tune_thresholds(Y_dev, self._scores(list(X_dev)))
+        return self
+
+    @staticmethod
+    def _infer_space(y, label_space) -> LabelSpace:
+        if label_space is not None:
+            return get_label_space(label_space)
+        if isinstance(y, np.ndarray) and y.ndim == 2:
+            raise LabelError("a 0/1 label matrix needs label_space= to name its columns")
+        flat, multi = [], False
+        for item in y:
+            if isinstance(item, str):
+                flat.append(item)
+            else:
+                item = list(item)
+                multi = multi or len(item) != 1
+                flat.extend(item)
+        return LabelSpace("custom", tuple(sorted(set(flat))), multi_label=multi)
+
+    @staticmethod
+    def _to_matrix(y, space: LabelSpace, where: str) -> np.ndarray:
+        if isinstance(y, np.ndarray) and y.ndim == 2:
+            if y.shape[1] != len(space):
+                raise LabelError(f"{where}: {y.shape[1]} columns for {len(space)} labels")
+            return (y > 0).astype(np.int8)
+        flat = [lab for item in y for lab in ([item] if isinstance(item, str) else item)]
+        space.validate(flat, where=where)
+        Y = space.binarize(y)
+        if not space.multi_label and (Y.sum(axis=1) != 1).any():
+            bad = int(np.flatnonzero(Y.sum(axis=1) != 1)[0])
+            raise LabelError(f"{where}: item {bad} has {int(Y[bad].sum())} labels in single-label space '{space.name}'")
+        return Y
+
+    # --------------------------------------------------------------- predict
+    def predict_proba(self, X) -> np.ndarray:
+        """(n_items, n_labels) probabilities in the model's own label space."""
+        self._check_fitted()
+        self._validate_all(X)
+        return np.asarray(self._scores(list(X)), dtype=np.float32)
+
+    def decide(self, P: np.ndarray) -> np.ndarray:
+        """Scores -> 0/1 decisions: per-label thresholds (multi-label) or argmax."""
+        D = np.zeros(P.shape, dtype=np.int8)
+        if self.labels_.multi_label:
+            D[:] = P >= self.thresholds_[None, :]
+            empty = D.sum(axis=1) == 0  # every item gets at least its best label
+            D[empty, np.argmax(P[empty] / self.thresholds_[None, :], axis=1)] = 1
+        else:
+            D[np.arange(len(P)), P.argmax(axis=1)] = 1
+        return D
+
+    def predict_labels(self, X) -> np.ndarray:
+        return self.decide(self.predict_proba(X))
+
+    def predict(self, X, *, label_space: str | LabelSpace | None = None, errors: str = "raise") -> Predictions:
+        """One :class:`EmotionPrediction` per item, optionally viewed in another label space.
+
+        ``errors="record"`` turns a bad item into a prediction with ``error`` set (the others
+        go on); ``errors="raise"`` raises :class:`InputError` naming it.
+        """
+        self._check_fitted()
+        return _predict_items(self, X, label_space, errors)
+
+    def _proba_and_decisions(self, X: list, label_space) -> tuple[np.ndarray, np.ndarray, LabelSpace]:
+        P = np.asarray(self._scores(X), dtype=np.float32)
+        D = self.decide(P)
+        space = self.labels_
+        if label_space is not None and get_label_space(label_space).name != space.name:
+            m = get_mapping(space, label_space)
+            P, D, space = m.map_scores(P), m.map_decisions(D), m.target
+            if not space.multi_label:
+                D = np.zeros_like(D)
+                D[np.arange(len(P)), P.argmax(axis=1)] = 1
+        return P, D, space
+
+    def _get_state(self, folder: Path) -> dict:
+        return {"label_space": self.labels_.to_dict(),
+                "thresholds": [round(float(t), 4) for t in self.thresholds_]}
+
+    def _set_state(self, folder: Path, manifest: dict) -> None:
+        self.labels_ = LabelSpace.from_dict(manifest["label_space"])
+        self.thresholds_ = np.asarray(manifest.get("thresholds", [0.5] * len(self.labels_)), dtype=np.float32)
+
+
+def _predict_items(model, X, label_space, errors: str) -> Predictions:
+    """Shared by classifiers, regressors and composites: validates items, runs the valid ones."""
+    if isinstance(X, (str, bytes)):
+        raise InputError("expected a list of items, got a single string; wrap it in a list")
+    X = list(X)
+    ok, errs = model._split_valid(X)
+    if errors == "raise" and len(ok) < len(X):
+        i = next(i for i, e in enumerate(errs) if e)
+        raise InputError(f"item {i}: {errs[i]}")
+    out = [EmotionPrediction(input=x, error=e, model_id=model.model_id_) if e else None
+           for x, e in zip(X, errs)]
+    space_name = None
+    if ok:
+        valid = [X[i] for i in ok]
+        cat = getattr(model, "categorical_part", lambda: model)()
+        dim = getattr(model, "dimensional_part", lambda: model)()
+        P = D = space = None
+        if isinstance(cat, EmotionClassifier):
+            P, D, space = cat._proba_and_decisions(valid, label_space)
+            space_name = space.name
+        V = dim._dimensions(valid) if isinstance(dim, DimensionalRegressor) else None
+        for k, i in enumerate(ok):
+            p = EmotionPrediction(input=X[i], model_id=model.model_id_, label_space=space_name)
+            if P is not None:
+                p.scores = {lab: float(s) for lab, s in zip(space.labels, P[k])}
+                p.label = space.labels[int(P[k].argmax())]
+                p.labels = [lab for lab, d in zip(space.labels, D[k]) if d]
+                p.labels.sort(key=lambda lab: -p.scores[lab])
+            if V is not None:
+                p.valence, p.arousal, p.dominance = (float(v) for v in V[k])
+            out[i] = p
+    return Predictions(out, model_id=model.model_id_, label_space=space_name)
+
+
+class DimensionalRegressor(Recognizer):
+    """Dimensional recognizer: valence, arousal, dominance (subclasses implement ``_fit``/``_dimensions``)."""
+
+    dimensions_ = DIMENSIONS
+
+    def fit(self, X, y, *, X_dev=None, y_dev=None, **kw):
+        self._validate_all(X)
+        Y = np.asarray(y, dtype=np.float32)
+        if Y.ndim != 2 or Y.shape[1] != len(DIMENSIONS) or len(Y) != len(X):
+            raise DataError(f"expected a ({len(X)}, 3) valence/arousal/dominance target, got shape {Y.shape}")
+        if not np.isfinite(Y).all():
+            raise DataError("valence/arousal/dominance targets contain NaN or infinite values")
+        self._fit(list(X), Y, None if X_dev is None else list(X_dev),
+                  None if y_dev is None else np.asarray(y_dev, dtype=np.float32))
+        self.model_id_ = getattr(self, "model_id_", None) or f"{self.modality}-{self.family}"
+        return self
+
+    def predict_dimensions(self, X) -> np.ndarray:
+        """(n_items, 3) valence, arousal, dominance."""
+        self._check_fitted()
+        self._validate_all(X)
+        return np.asarray(self._dimensions(list(X)), dtype=np.float32)
+
+    def predict_proba(self, X) -> np.ndarray:
+        raise AffektError(f"{type(self).__name__} is dimensional: use predict_dimensions() or predict()")
+
+    def predict(self, X, *, label_space=None, errors: str = "raise") -> Predictions:
+        self._check_fitted()
+        return _predict_items(self, X, None, errors)
+
+
+class CompositeRecognizer(Recognizer):
+    """A categorical and a dimensional recognizer answering together (e.g. GoEmotions + EmoBank V/A/D)."""
+
+    family = "composite"
+
+    def __init__(self, categorical: EmotionClassifier | None = None,
+                 dimensional: DimensionalRegressor | None = None):
+        self.categorical = categorical
+        self.dimensional = dimensional
+
+    @property
+    def modality(self) -> str:  # type: ignore[override]
+        return self.categorical.modality if self.categorical is not None else "any"
+
+    def categorical_part(self):
+        return self.categorical
+
+    def dimensional_part(self):
+        return self.dimensional
+
+    def check_item(self, x):
+        return self.categorical.check_item(x)
+
+    @property
+    def labels_(self) -> LabelSpace:
+        return self.categorical.labels_
+
+    @property
+    def dimensions_(self):
+        return DIMENSIONS if self.dimensional is not None else ()
+
+    def fit(self, X, y, **kw):
+        raise AffektError("fit the categorical and dimensional parts separately, then combine them")
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self.categorical.predict_proba(X)
+
+    def predict_dimensions(self, X) -> np.ndarray:
+        return self.dimensional.predict_dimensions(X)
+
+    def predict(self, X, *, label_space=None, errors: str = "raise") -> Predictions:
+        self._check_fitted()
+        return _predict_items(self, X, label_space, errors)
+
+    def _manifest_params(self) -> dict:
+        return {}
+
+    def _get_state(self, folder: Path) -> dict:
+        parts = {}
+        for name in ("categorical", "dimensional"):
+            part = getattr(self, name)
+            if part is not None:
+                part.save(folder / name)
+                parts[name] = name
+        return {"parts": parts, "label_space": self.labels_.to_dict()}
+
+    @classmethod
+    def _from_params(cls, params: dict, folder: Path):
+        parts = json.loads((folder / MANIFEST).read_text())["parts"]
+        return cls(**{k: Recognizer._from_folder(folder / v) for k, v in parts.items()})

@@ -1,0 +1,123 @@
+"""Any user table: CSV, TSV or JSONL with a text column and label column(s).
+
+* one label column, optionally multi-label with ``label_sep`` (e.g. ``"joy|love"``);
+* or several 0/1 label columns (one per label, multi-label);
+* or numeric ``valence``/``arousal``/``dominance`` columns (regression).
+
+``path`` is a file, or a folder with ``train``/``dev``/``test`` files of one type. A single
+file is split by its ``split`` column when it has one, else 80/10/10 (stratified, seeded).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from affekt.core.errors import DataError
+from affekt.core.labels import DIMENSIONS, LabelSpace, get_label_space
+from affekt.datasets.base import Dataset
+
+SUFFIXES = (".csv", ".tsv", ".jsonl")
+
+
+def _read(p: Path) -> pd.DataFrame:
+    try:
+        if p.suffix == ".jsonl":
+            return pd.read_json(p, lines=True, dtype=False)
+        return pd.read_csv(p, sep="\t" if p.suffix == ".tsv" else ",", keep_default_na=False,
+                           encoding="utf-8", dtype=str)
+    except UnicodeDecodeError:
+        raise DataError(f"'{p}' is not UTF-8 text") from None
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"'{p}' cannot be read as {p.suffix[1:].upper()}: {exc}") from None
+
+
+def _files(path: Path) -> dict[str, Path]:
+    if path.is_file():
+        if path.suffix not in SUFFIXES:
+            raise DataError(f"'{path}': use a .csv, .tsv or .jsonl table")
+        return {"_all": path}
+    if not path.is_dir():
+        raise DataError(f"'{path}' does not exist")
+    found = {}
+    for split in ("train", "dev", "val", "test"):
+        for suf in SUFFIXES:
+            if (path / f"{split}{suf}").is_file():
+                found["dev" if split == "val" else split] = path / f"{split}{suf}"
+    if "train" not in found:
+        raise DataError(f"'{path}' has no train.csv / train.tsv / train.jsonl")
+    return found
+
+
+def load(path, *, text_column: str = "text", label_columns=("label",), label_sep: str | None = None,
+         split_column: str = "split", group_column: str | None = None,
+         label_space: str | LabelSpace | None = None, seed: int = 0) -> Dataset:
+    path = Path(path)
+    frames = {s: _read(p) for s, p in _files(path).items()}
+    label_columns = list(label_columns)
+    for s, df in frames.items():
+        need = [text_column, *label_columns] + ([group_column] if group_column else [])
+        missing = [c for c in need if c not in df.columns]
+        if missing:
+            raise DataError(f"'{_files(path)[s]}' has no column(s) {', '.join(missing)} "
+                            f"(columns: {', '.join(map(str, df.columns))})")
+    if "_all" in frames:
+        df = frames.pop("_all")
+        if split_column in df.columns:
+            frames = {str(s): part.reset_index(drop=True) for s, part in df.groupby(split_column)}
+            if "val" in frames:
+                frames["dev"] = frames.pop("val")
+        else:
+            frames = _random_split(df, label_columns, seed)
+    regression = set(label_columns) <= set(DIMENSIONS) or label_columns == ["V", "A", "D"]
+    out = {}
+    for s, df in frames.items():
+        df = df.copy()
+        df["text"] = df[text_column].astype(str)
+        if regression:
+            for c, d in zip(label_columns, DIMENSIONS if label_columns == ["V", "A", "D"] else label_columns):
+                try:
+                    df[d] = pd.to_numeric(df[c])
+                except ValueError:
+                    raise DataError(f"split '{s}': column '{c}' must hold numbers") from None
+            for d in DIMENSIONS:
+                if d not in df.columns:
+                    df[d] = np.nan
+        elif len(label_columns) == 1:
+            col = df[label_columns[0]].astype(str).str.strip()
+            df["labels"] = [[x.strip() for x in v.split(label_sep) if x.strip()] if label_sep else [v] for v in col]
+            empty = [i for i, v in enumerate(df["labels"]) if not v or v == [""]]
+            if empty:
+                raise DataError(f"split '{s}': row {empty[0]} has an empty label in column '{label_columns[0]}'")
+        else:
+            M = df[label_columns].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy() > 0
+            df["labels"] = [[c for c, on in zip(label_columns, row) if on] for row in M]
+        out[s] = df.reset_index(drop=True)
+    if regression:
+        return Dataset(path.stem, out, "regression", None, group=group_column)
+    all_labels = sorted({lab for df in out.values() for labs in df["labels"] for lab in labs})
+    multi = bool(label_sep) or len(label_columns) > 1
+    if label_space is not None:
+        space = get_label_space(label_space)
+        space.validate(all_labels, where=str(path))
+    else:
+        space = LabelSpace(path.stem if path.is_file() else path.name, tuple(all_labels), multi_label=multi)
+    return Dataset(space.name, out, "classification", space, group=group_column,
+                   info={"source": str(path)})
+
+
+def _random_split(df: pd.DataFrame, label_columns: list[str], seed: int) -> dict[str, pd.DataFrame]:
+    from sklearn.model_selection import train_test_split
+
+    strat = df[label_columns[0]] if len(label_columns) == 1 else None
+    try:
+        train, rest = train_test_split(df, test_size=0.2, random_state=seed, stratify=strat)
+        dev, test = train_test_split(rest, test_size=0.5, random_state=seed,
+                                     stratify=None if strat is None else rest[label_columns[0]])
+    except ValueError:  # a label too rare to stratify
+        train, rest = train_test_split(df, test_size=0.2, random_state=seed)
+        dev, test = train_test_split(rest, test_size=0.5, random_state=seed)
+    return {"train": train.reset_index(drop=True), "dev": dev.reset_index(drop=True),
+            "test": test.reset_index(drop=True)}

