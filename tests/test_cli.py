@@ -18,7 +18,7 @@ def model_dir(tmp_path, carer_dir):
 
 def test_train_writes_model_card_and_report(model_dir):
     manifest = json.loads((model_dir / "affekt.json").read_text())
-    assert manifest["family"] == "tfidf" and manifest["card"]["metrics"]["macro_f1"] > 0.8
+    assert manifest["family"] == "ensemble" and manifest["card"]["metrics"]["macro_f1"] > 0.8
     assert "affekt train" in manifest["card"]["command"]
     for f in ("metrics.json", "report.md", "confusion_matrix.png", "per_class_f1.png"):
         assert (model_dir / "report" / f).exists()
@@ -100,3 +100,18 @@ def test_models_lists_user_models(model_dir, monkeypatch, tmp_path):
     r = runner.invoke(app, ["models", "--json"])
     names = [m["name"] for m in json.loads(r.output)]
     assert "mine" in names
+
+
+def test_train_csv_with_grouped_cv(tmp_path):
+    from conftest import make_corpus
+
+    X, y = make_corpus(20, 5)
+    rows = ["speaker,utterance,emotion"] + [f"s{i % 4},{x},{lab}" for i, (x, lab) in enumerate(zip(X, y))]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    r = runner.invoke(app, ["train", "--dataset", "csv", "--data-dir", str(tmp_path / "d.csv"), "--text-column",
+                            "utterance", "--label-column", "emotion", "--group-column", "speaker",
+                            "--protocol", "logo", "--output", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    assert "logo 4-fold macro_f1" in r.output
+    res = json.loads((tmp_path / "m" / "results.json").read_text())
+    assert res["cv"]["protocol"] == "logo" and len(res["cv"]["folds"]) == 4

@@ -119,3 +119,34 @@ def test_cross_validation_protocols(corpus):
     groups = [i % 4 for i in range(len(X))]
     res = cross_validate(make_family("text", "tfidf"), X, y, protocol="logo", groups=groups, progress=False)
     assert res["k"] == 4
+
+
+@pytest.mark.slow
+def test_composite_with_emotion_transfer_vad(corpus, emobank_dir, tmp_path):
+    """A fine-tuned classifier feeds the V/A/D regressor; the composite answers both and round-trips."""
+    from affekt.core.recognizer import CompositeRecognizer
+    from affekt.datasets import load_dataset
+
+    (X, y), (Xt, yt) = corpus
+    clf = make_family("text", "finetune", epochs=1, train_layers=1).fit(X, y, X_dev=Xt, y_dev=yt)
+    clf.save(tmp_path / "clf")
+    ds = load_dataset("emobank", emobank_dir)
+    vad = make_family("text", "vad", features="tfidf+lexicon+emotions", emotion_model=str(tmp_path / "clf"))
+    vad.fit(*ds.xy("train"), X_dev=ds.xy("dev")[0], y_dev=ds.xy("dev")[1])
+    comp = CompositeRecognizer(categorical=clf, dimensional=vad)
+    comp.model_id_ = "combo"
+    comp.save(tmp_path / "combo")
+    again = Recognizer.load(tmp_path / "combo")
+    a, b = comp.predict(Xt[:5]), again.predict(Xt[:5])
+    assert [p.label for p in a] == [p.label for p in b]
+    np.testing.assert_allclose([p.valence for p in a], [p.valence for p in b], atol=1e-3)
+    assert again.predict(["I feel happy today"])[0].valence > again.predict(["I feel sad today"])[0].valence
+
+
+def test_tuning_with_optuna(carer_dir):
+    from affekt.datasets import load_dataset
+    from affekt.training.tuning import tune
+
+    ds = load_dataset("carer", carer_dir)
+    best, trials = tune("text", "tfidf", ds, 2)
+    assert len(trials) == 2 and "C" in best and all(t["value"] > 0.5 for t in trials)

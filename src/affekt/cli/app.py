@@ -222,6 +222,7 @@ def train(ctx: typer.Context, dataset: str = typer.Option(..., help="goemotions 
           modality: str = typer.Option("text"),
           family: Optional[str] = typer.Option(None, "--model", help="Model family (see `affekt families`)."),
           cv: Optional[int] = typer.Option(None, help="Also report K-fold cross-validation (grouped if --group-column)."),
+          protocol: Optional[str] = typer.Option(None, help="CV protocol: kfold, group-kfold, logo (leave-one-group-out), loo."),
           tune_trials: int = typer.Option(0, "--tune", help="Optuna trials on the dev split before training."),
           param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="Family parameter key=value (JSON values)."),
           seed: int = typer.Option(0),
@@ -231,7 +232,8 @@ def train(ctx: typer.Context, dataset: str = typer.Option(..., help="goemotions 
     from affekt.training.pipeline import train as run
 
     ds = _dataset(dataset, data_dir, text_column, label_column, label_sep, group_column)
-    res = run(modality, ds, output, family=family, params=_parse_params(param), cv=cv, tune_trials=tune_trials,
+    res = run(modality, ds, output, family=family, params=_parse_params(param), cv=cv, protocol=protocol,
+              tune_trials=tune_trials,
               seed=seed, command=_command_line("train", ctx.params))
     _print_summary(res)
     typer.echo(f"saved to {output}", err=True)
@@ -242,7 +244,7 @@ def _command_line(name: str, params: dict) -> str:
     flags = {"family": "model", "tune_trials": "tune"}
     parts = ["affekt", name]
     for k, v in params.items():
-        if v in (None, [], False) or (k in ("tune_trials", "seed") and v == 0) or (k == "text_column" and v == "text") \
+        if v is None or v is False or (isinstance(v, (list, tuple)) and not v) or (k in ("tune_trials", "seed") and v == 0) or (k == "text_column" and v == "text") \
                 or (k == "modality" and v == "text"):
             continue
         for item in (v if isinstance(v, list) else [v]):

@@ -160,6 +160,12 @@ class LabelMapping:
                 out[:, j] = scores[:, cols].max(axis=1)
         return out
 
+    def view_space(self) -> LabelSpace:
+        """The target space as this mapping's output: multi-label when the source is."""
+        if self.source.multi_label and not self.target.multi_label:
+            return LabelSpace(self.target.name, self.target.labels, True, self.target.description)
+        return self.target
+
     def map_decisions(self, decisions: np.ndarray) -> np.ndarray:
         """(n, n_source) 0/1 decisions -> (n, n_target): a target label holds if any source does."""
         return ((np.asarray(decisions) @ self.matrix()) > 0).astype(np.int8)

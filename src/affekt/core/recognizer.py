@@ -237,7 +237,7 @@ class EmotionClassifier(Recognizer):
         space = self.labels_
         if label_space is not None and get_label_space(label_space).name != space.name:
             m = get_mapping(space, label_space)
-            P, D, space = m.map_scores(P), m.map_decisions(D), m.target
+            P, D, space = m.map_scores(P), m.map_decisions(D), m.view_space()
             if not space.multi_label:
                 D = np.zeros_like(D)
                 D[np.arange(len(P)), P.argmax(axis=1)] = 1
@@ -369,9 +369,27 @@ class CompositeRecognizer(Recognizer):
         for name in ("categorical", "dimensional"):
             part = getattr(self, name)
             if part is not None:
+                if name == "dimensional":
+                    self._link_shared_network(folder)
                 part.save(folder / name)
                 parts[name] = name
         return {"parts": parts, "label_space": self.labels_.to_dict()}
+
+    def _link_shared_network(self, folder: Path) -> None:
+        """When the dimensional part feeds on a network the categorical part already holds
+        (same weights), save a relative link instead of a second copy."""
+        dim = self.dimensional
+        if "emotions" not in str(getattr(dim, "features", "")).split("+"):
+            return
+        emo = dim._emotion_model()
+        if not hasattr(emo, "_fingerprint"):
+            return
+        members = getattr(self.categorical, "members_", None) or [self.categorical]
+        for k, m in enumerate(members):
+            if hasattr(m, "_fingerprint") and m._fingerprint() == emo._fingerprint():
+                sub = f"member_{k}" if m is not self.categorical else ""
+                dim.emotion_model_link_ = str(Path("..") / "categorical" / sub) if sub else "../categorical"
+                return
 
     @classmethod
     def _from_params(cls, params: dict, folder: Path):

@@ -32,16 +32,16 @@ def evaluate_classification(model, X, y, *, true_space: LabelSpace | str | None 
     view = get_label_space(label_space) if label_space is not None else None
     if view is not None and view.name != space.name:
         m = get_mapping(space, view)
-        P, D, space = m.map_scores(P), m.map_decisions(D), view
-        if not view.multi_label:
-            D = np.zeros_like(D)
-            D[np.arange(len(P)), P.argmax(1)] = 1
+        P, D, space = m.map_scores(P), m.map_decisions(D), m.view_space()
     if tspace.name != space.name:
         Y = get_mapping(tspace, space).map_decisions(Y)
     if Y.shape[1] != P.shape[1]:
         raise DataError(f"truth has {Y.shape[1]} labels, predictions {P.shape[1]}")
-    multi = bool(space.multi_label or (Y.sum(1) != 1).any())
-    if not multi and (Y.sum(1) == 0).any():
+    # single-label truth (CARER, Ekman data): the model's top label is its answer
+    multi = bool(tspace.multi_label)
+    if not multi:
+        D = np.zeros_like(D)
+        D[np.arange(len(P)), P.argmax(1)] = 1
         keep = Y.sum(1) > 0
         Y, D, P = Y[keep], D[keep], P[keep]
     res = classification_metrics(Y, D, P, space.labels, multi)

@@ -67,14 +67,17 @@ class _MiniLMTop(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(config.hidden_size, n_labels)
 
-    def forward(self, h, mask):
+    def pooled(self, h, mask):
         from transformers.masking_utils import create_bidirectional_mask
 
         am = create_bidirectional_mask(config=self.config, inputs_embeds=h, attention_mask=mask)
         h = h.float()
         for layer in self.layers:
             h = layer(h, am)
-        return self.head(self.dropout(F.mean_pool(h, mask)))
+        return F.mean_pool(h, mask)
+
+    def forward(self, h, mask):
+        return self.head(self.dropout(self.pooled(h, mask)))
 
 
 class FineTunedClassifier(TextMixin, EmotionClassifier):
@@ -160,20 +163,44 @@ class FineTunedClassifier(TextMixin, EmotionClassifier):
         head = list(self.top_.head.parameters())
         groups = [{"params": [p for p in self.top_.layers.parameters()], "lr": self.lr},
                   {"params": head, "lr": self.lr * 10}]
+        self.fingerprint_ = None
         self.history_ = fit_torch(self.top_, batches, lambda out, t: loss(out, t), score,
                                   epochs=self.epochs, lr=self.lr, patience=self.patience,
                                   checkpoint_dir=self.checkpoint_dir, param_groups=groups,
                                   warmup_steps=min(200, len(train) // 10))
 
     @torch.inference_mode()
-    def _run_top(self, cache, n: int) -> np.ndarray:
+    def _run_top(self, cache, n: int, with_embedding: bool = False):
         P = np.zeros((n, len(self.labels_)), dtype=np.float32)
+        E = np.zeros((n, self.base_.config.hidden_size), dtype=np.float32) if with_embedding else None
         for h, mask, idx in cache:
-            P[idx] = _probs(self.top_(h, mask), self.labels_.multi_label)
-        return P
+            pooled = self.top_.pooled(h, mask)
+            P[idx] = _probs(self.top_.head(pooled), self.labels_.multi_label)
+            if E is not None:
+                E[idx] = pooled.numpy()
+        return (E, P) if with_embedding else P
+
+    def embed_and_score(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """(pooled fine-tuned embedding (n, 384), label scores (n, L)), memoised per batch so that
+        a composite model's parts that both need them run the network once."""
+        from affekt.text.models import _memo
+
+        return _memo(("finetune", self._fingerprint()), X, lambda: self._run_top(self._bottom(X), len(X), True))
+
+    def _fingerprint(self) -> str:
+        """Hash of the trained weights: equal only for the same fine-tuned network."""
+        import hashlib
+
+        if getattr(self, "fingerprint_", None) is None:
+            h = hashlib.sha1()
+            for k, v in sorted(self.top_.state_dict().items()):
+                h.update(k.encode())
+                h.update(v.detach().half().numpy().tobytes())
+            self.fingerprint_ = h.hexdigest()
+        return self.fingerprint_
 
     def _scores(self, X):
-        return self._run_top(self._bottom(X), len(X))
+        return self.embed_and_score(X)[1]
 
     def _get_state(self, folder: Path) -> dict:
         _save_tensors(self.top_, folder / "finetuned_top.safetensors")
@@ -186,6 +213,7 @@ class FineTunedClassifier(TextMixin, EmotionClassifier):
         self._build(len(self.labels_))
         _load_tensors(self.top_, folder / "finetuned_top.safetensors")
         self.top_.eval()
+        self.fingerprint_ = None
 
 
 # -------------------------------------------------------------------- RNN

@@ -16,6 +16,7 @@ ensemble       soft voting or stacking over any of the above
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -179,6 +180,18 @@ class LexiconClassifier(_SklearnTextClassifier):
 
 
 _EMB_CACHE: dict = {}
+_MEMO: dict = {}
+
+
+def _memo(key, texts: list[str], compute):
+    """Remember the last few results of ``compute()`` for (key, texts)."""
+    h = hashlib.sha1("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
+    k = (key, h, len(texts))
+    if k not in _MEMO:
+        if len(_MEMO) >= 4:
+            _MEMO.pop(next(iter(_MEMO)))
+        _MEMO[k] = compute()
+    return _MEMO[k]
 
 
 def cached_encode(texts: list[str], encoder: str, progress: bool = False) -> np.ndarray:
@@ -220,13 +233,34 @@ class EncoderClassifier(_SklearnTextClassifier):
 
 
 class VADRegressor(TextMixin, DimensionalRegressor):
-    """Valence / arousal / dominance by ridge regression on sentence embeddings and/or TF-IDF."""
+    """Valence / arousal / dominance by ridge regression over a '+'-joined feature list:
+
+    ``minilm`` / ``use`` (frozen sentence embeddings), ``tfidf``, ``lexicon`` (VADER + NRC) and
+    ``emotions`` (the pooled embedding and label scores of a fine-tuned emotion classifier, given
+    by ``emotion_model``: transfer from categorical to dimensional emotion). The ridge strength
+    is chosen on the dev split when there is one.
+    """
 
     family = "vad"
 
-    def __init__(self, features: str = "minilm+tfidf", alpha: float = 1.0):
+    def __init__(self, features: str = "minilm+tfidf", alpha: float = 1.0, emotion_model: str | None = None):
         self.features = features
         self.alpha = alpha
+        self.emotion_model = emotion_model
+
+    def _emotion_model(self):
+        if getattr(self, "emotion_model_", None) is None:
+            from affekt.core.errors import DataError
+            from affekt.core.registry import load_model
+
+            if not self.emotion_model:
+                raise DataError("feature 'emotions' needs emotion_model= (a fine-tuned classifier's folder)")
+            self.emotion_model_ = load_model(self.emotion_model, cache=False)
+        return self.emotion_model_
+
+    def _emotion_features(self, X):
+        emb, P = self._emotion_model().embed_and_score(X)
+        return np.hstack([emb, P])
 
     def _feats(self, X, fit=False):
         import scipy.sparse as sp
@@ -238,23 +272,39 @@ class VADRegressor(TextMixin, DimensionalRegressor):
             elif f == "tfidf":
                 T = [t.lower() for t in X]
                 parts.append(self.tfidf_.fit_transform(T) if fit else self.tfidf_.transform(T))
+            elif f == "lexicon":
+                L = F.lexicon_features(X)
+                if fit:
+                    from sklearn.preprocessing import StandardScaler
+
+                    self.lex_scaler_ = StandardScaler().fit(L)
+                parts.append(sp.csr_matrix(self.lex_scaler_.transform(L) * 0.3))
+            elif f == "emotions":
+                E = self._emotion_features(X)
+                if fit:
+                    from sklearn.preprocessing import StandardScaler
+
+                    self.emo_scaler_ = StandardScaler().fit(E)
+                parts.append(sp.csr_matrix(self.emo_scaler_.transform(E) * 0.3))
             else:
-                raise InputError(f"unknown VAD feature '{f}' (use minilm, use, tfidf joined by +)")
+                raise InputError(f"unknown VAD feature '{f}' (use minilm, use, tfidf, lexicon, emotions joined by +)")
         return sp.hstack(parts, format="csr")
 
     def _fit(self, X, Y, X_dev, Y_dev):
         from sklearn.linear_model import Ridge
 
         self.tfidf_ = F.make_tfidf((1, 2), (2, 5), 50_000, 2)
+        self.lex_scaler_ = self.emo_scaler_ = None
         Xf = self._feats(X, fit=True)
-        alphas = [self.alpha] if X_dev is None else [self.alpha * f for f in (0.1, 0.3, 1, 3, 10)]
+        Xdf = self._feats(X_dev) if X_dev is not None else None
+        alphas = [self.alpha] if X_dev is None else [self.alpha * f for f in (0.3, 1, 3, 10)]
         best = None
-        for a in alphas:  # the ridge strength is chosen on the dev split when there is one
-            m = Ridge(alpha=a).fit(Xf, Y)
+        for a in alphas:
+            m = Ridge(alpha=a, solver="sparse_cg" if Xf.shape[1] > 5000 else "auto").fit(Xf, Y)
             if X_dev is None:
                 best = (0, a, m)
                 break
-            P = m.predict(self._feats(X_dev))
+            P = m.predict(Xdf)
             r = np.nanmean([np.corrcoef(P[:, j], Y_dev[:, j])[0, 1] if Y_dev[:, j].std() > 0 else np.nan for j in range(3)])
             if best is None or r > best[0]:
                 best = (r, a, m)
@@ -264,14 +314,37 @@ class VADRegressor(TextMixin, DimensionalRegressor):
     def _dimensions(self, X):
         return self.ridge_.predict(self._feats(X))
 
+    def _manifest_params(self) -> dict:
+        p = super()._manifest_params()
+        if self.emotion_model:
+            p["emotion_model"] = "emotion_model"  # saved inside this folder
+        return p
+
     def _get_state(self, folder: Path) -> dict:
-        joblib.dump({"tfidf_": self.tfidf_, "ridge_": self.ridge_, "alpha_": self.alpha_},
+        joblib.dump({"tfidf_": self.tfidf_, "ridge_": self.ridge_, "alpha_": self.alpha_,
+                     "lex_scaler_": self.lex_scaler_, "emo_scaler_": self.emo_scaler_},
                     folder / "model.joblib", compress=3)
-        return {"dimensions": list(self.dimensions_)}
+        state = {"dimensions": list(self.dimensions_)}
+        if "emotions" in self.features.split("+"):
+            link = getattr(self, "emotion_model_link_", None)
+            if link:  # the same network is saved elsewhere in the parent model: refer to it
+                state["emotion_model_link"] = link
+            else:
+                self._emotion_model().save(folder / "emotion_model")
+        return state
+
+    @classmethod
+    def _from_params(cls, params: dict, folder: Path):
+        if params.get("emotion_model"):
+            manifest = json.loads((folder / "affekt.json").read_text())
+            where = manifest.get("emotion_model_link", "emotion_model")
+            params = {**params, "emotion_model": str((folder / where).resolve())}
+        return cls(**params)
 
     def _set_state(self, folder: Path, manifest: dict) -> None:
         for a, v in joblib.load(folder / "model.joblib").items():
             setattr(self, a, v)
+        self.emotion_model_ = None
 
 
 class EnsembleClassifier(TextMixin, EmotionClassifier):
@@ -291,7 +364,9 @@ class EnsembleClassifier(TextMixin, EmotionClassifier):
 
     def _members(self) -> list:
         if not self.members:
-            return [TfidfClassifier(), EncoderClassifier()]
+            from affekt.text._torch_models import FineTunedClassifier
+
+            return [TfidfClassifier(), FineTunedClassifier(train_layers=3, epochs=3, lr=1.5e-4)]
         return self.members
 
     def _fit(self, X, Y, X_dev, Y_dev):
@@ -305,6 +380,9 @@ class EnsembleClassifier(TextMixin, EmotionClassifier):
                 raise DataError(f"member {m.family} predicts '{m.labels_.name}', not '{self.labels_.name}'")
             self.members_.append(m)
         self.stack_ = None
+        self.weights_ = self.weights
+        if self.method == "soft" and self.weights is None and X_dev is not None and len(self.members_) > 1:
+            self.weights_ = self._dev_weights(X_dev, Y_dev)
         if self.method == "stacking":
             if X_dev is None:
                 raise DataError("stacking needs a dev split to fit the combiner on")
@@ -319,6 +397,30 @@ class EnsembleClassifier(TextMixin, EmotionClassifier):
                     continue
                 self.stack_.append(LogisticRegression(C=1.0, max_iter=1000).fit(S[:, j::Y.shape[1]], y))
 
+    def _dev_weights(self, X_dev, Y_dev) -> list[float]:
+        """Soft-voting weights on a grid, chosen by dev macro-F1 (thresholds re-tuned per candidate)."""
+        import itertools
+
+        from affekt.evaluation.metrics import macro_f1_fn
+        from affekt.training.thresholds import tune_thresholds
+
+        L, k = len(self.labels_), len(self.members_)
+        S = self._member_scores(X_dev)
+        f1 = macro_f1_fn(self.labels_.multi_label)
+        best = None
+        for w in itertools.product(np.arange(0, 1.01, 0.1 if k == 2 else 0.25), repeat=k):
+            if not np.isclose(sum(w), 1.0):
+                continue
+            P = sum(w[j] * S[:, j * L:(j + 1) * L] for j in range(k))
+            if self.labels_.multi_label:
+                D = (P >= tune_thresholds(Y_dev, P)).astype(int)
+            else:
+                D = np.eye(L, dtype=int)[P.argmax(1)]
+            score = f1(Y_dev, D)
+            if best is None or score > best[0]:
+                best = (score, [round(float(x), 2) for x in w])
+        return best[1]
+
     def _member_scores(self, X) -> np.ndarray:
         return np.hstack([m._scores(X) for m in self.members_])
 
@@ -326,7 +428,8 @@ class EnsembleClassifier(TextMixin, EmotionClassifier):
         L = len(self.labels_)
         S = self._member_scores(X)
         if self.stack_ is None:
-            w = np.asarray(self.weights or [1.0] * len(self.members_), dtype=np.float32)
+            w = np.asarray(getattr(self, "weights_", None) or self.weights or [1.0] * len(self.members_),
+                           dtype=np.float32)
             w = w / w.sum()
             return sum(w[k] * S[:, k * L:(k + 1) * L] for k in range(len(self.members_)))
         P = np.zeros((len(X), L), dtype=np.float32)
@@ -344,11 +447,13 @@ class EnsembleClassifier(TextMixin, EmotionClassifier):
             joblib.dump(self.stack_, folder / "stack.joblib")
         state = super()._get_state(folder)
         state["members"] = [f"member_{k}" for k in range(len(self.members_))]
+        state["weights"] = getattr(self, "weights_", None)
         return state
 
     def _set_state(self, folder: Path, manifest: dict) -> None:
         super()._set_state(folder, manifest)
         self.members_ = [Recognizer._from_folder(folder / d) for d in manifest["members"]]
+        self.weights_ = manifest.get("weights")
         self.members = self.members_
         sp = folder / "stack.joblib"
         self.stack_ = joblib.load(sp) if sp.exists() else None

@@ -5,10 +5,14 @@ import numpy as np
 
 from affekt.core.errors import DataError
 
+_NGRAMS = {"none": None, "2-5": [2, 5], "3-6": [3, 6]}
+
 SPACES = {
-    "tfidf": lambda t: {"C": t.suggest_float("C", 0.1, 30, log=True),
+    "tfidf": lambda t: {"C": t.suggest_float("C", 0.5, 50, log=True),
                         "max_features": t.suggest_categorical("max_features", [20_000, 60_000, 150_000]),
-                        "class_weight": t.suggest_categorical("class_weight", ["balanced", None])},
+                        "class_weight": t.suggest_categorical("class_weight", ["balanced", None]),
+                        "char_ngrams": _NGRAMS[t.suggest_categorical("char", list(_NGRAMS))],
+                        "min_df": t.suggest_categorical("min_df", [1, 2])},
     "tfidf-svm": lambda t: {"C": t.suggest_float("C", 0.01, 3, log=True)},
     "tfidf-lexicon": lambda t: {"C": t.suggest_float("C", 0.1, 30, log=True)},
     "lexicon": lambda t: {"C": t.suggest_float("C", 0.01, 10, log=True)},
@@ -53,4 +57,5 @@ def tune(modality: str, family: str, dataset, n_trials: int, *, base_params: dic
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.optimize(objective, n_trials=n_trials, show_progress_bar=True)
     trials = [{"number": t.number, "params": t.params, "value": t.value} for t in study.trials]
-    return {**base, **study.best_params}, trials
+    best = {**base, **SPACES[family](optuna.trial.FixedTrial(study.best_params))}
+    return best, trials
