@@ -70,13 +70,17 @@ def goemotions_dir(tmp_path, multi_corpus):
     return tmp_path
 
 
-@pytest.fixture()
-def carer_dir(tmp_path):
-    names = {lab: lab for lab in WORDS}
+def write_carer(folder):
+    """A tiny folder in the public CARER layout (train/val/test.txt, `text;label`)."""
     for split, (n, seed) in {"train": (30, 0), "val": (10, 1), "test": (10, 2)}.items():
         X, y = make_corpus(n, seed, labels=tuple(WORDS))
-        (tmp_path / f"{split}.txt").write_text("\n".join(f"{x.lower()};{names[l]}" for x, l in zip(X, y)) + "\n")
-    return tmp_path
+        (folder / f"{split}.txt").write_text("\n".join(f"{x.lower()};{lab}" for x, lab in zip(X, y)) + "\n")
+    return folder
+
+
+@pytest.fixture()
+def carer_dir(tmp_path):
+    return write_carer(tmp_path)
 
 
 @pytest.fixture()

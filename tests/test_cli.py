@@ -8,20 +8,33 @@ from affekt.cli.app import app
 runner = CliRunner()
 
 
-@pytest.fixture()
-def model_dir(tmp_path, carer_dir):
-    out = tmp_path / "carer-model"
-    r = runner.invoke(app, ["train", "--dataset", "carer", "--data-dir", str(carer_dir), "--output", str(out)])
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    from conftest import write_carer
+
+    data = write_carer(tmp_path_factory.mktemp("carer"))
+    out = tmp_path_factory.mktemp("models") / "carer-model"
+    r = runner.invoke(app, ["train", "--dataset", "carer", "--data-dir", str(data), "--model", "tfidf",
+                            "--output", str(out)])
     assert r.exit_code == 0, r.output
     return out
 
 
 def test_train_writes_model_card_and_report(model_dir):
     manifest = json.loads((model_dir / "affekt.json").read_text())
-    assert manifest["family"] == "ensemble" and manifest["card"]["metrics"]["macro_f1"] > 0.8
-    assert "affekt train" in manifest["card"]["command"]
+    assert manifest["family"] == "tfidf" and manifest["card"]["metrics"]["macro_f1"] > 0.8
+    assert manifest["card"]["command"].startswith("affekt train --dataset carer")
     for f in ("metrics.json", "report.md", "confusion_matrix.png", "per_class_f1.png"):
         assert (model_dir / "report" / f).exists()
+
+
+@pytest.mark.slow
+def test_train_default_family_is_the_ensemble(carer_dir, tmp_path):
+    r = runner.invoke(app, ["train", "--dataset", "carer", "--data-dir", str(carer_dir), "--output", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    manifest = json.loads((tmp_path / "m" / "affekt.json").read_text())
+    assert manifest["family"] == "ensemble" and len(manifest["members"]) == 2
+    assert manifest["card"]["metrics"]["macro_f1"] > 0.8
 
 
 def test_analyze_table_and_json(model_dir):
