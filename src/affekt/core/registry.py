@@ -69,12 +69,12 @@ def resolve(name_or_path: str | os.PathLike) -> Path:
     raise ModelNotFoundError(f"no model named or saved at '{name_or_path}' (known models: {known})")
 
 
-_CACHE: dict[str, Recognizer] = {}
+_CACHE: dict[tuple, Recognizer] = {}
 
 
 def load_model(name_or_path: str | os.PathLike, *, cache: bool = True) -> Recognizer:
     folder = resolve(name_or_path)
-    key = str(folder.resolve())
+    key = (str(folder.resolve()), (folder / MANIFEST).stat().st_mtime_ns)  # a re-saved folder reloads
     if cache and key in _CACHE:
         return _CACHE[key]
     model = Recognizer._from_folder(folder)

@@ -139,6 +139,15 @@ def make_tfidf(word_ngrams=(1, 2), char_ngrams=(2, 5), max_features: int | None 
     return FeatureUnion(parts)
 
 
+def slim_tfidf(union) -> None:
+    """Drop the vectorizers' ``stop_words_`` (every n-gram cut by min_df/max_features: millions
+    of char n-grams). scikit-learn keeps it only for introspection; without it the saved model is
+    several times smaller and loads in a fraction of the time."""
+    for _, vec in getattr(union, "transformer_list", []):
+        if hasattr(vec, "stop_words_"):
+            vec.stop_words_ = None
+
+
 # ----------------------------------------------------------------- lexicons
 LEXICON_FEATURES = ("vader_neg", "vader_neu", "vader_pos", "vader_compound",
                     "nrc_anger", "nrc_anticipation", "nrc_disgust", "nrc_fear", "nrc_joy",
