@@ -316,14 +316,14 @@ def models(as_json: bool = typer.Option(False, "--json")):
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title="affekt models")
+    t = Table(title="affekt models", show_lines=True)
     for c in ("name", "modality", "family", "label space", "dimensions", "test metrics", "where"):
-        t.add_column(c)
+        t.add_column(c, no_wrap=c in ("name", "test metrics"))
     for r in rows:
         t.add_row(r["name"], r["modality"] or "", r["family"] or "", r["label_space"] or "",
-                  ",".join(r["dimensions"]),
-                  ", ".join(f"{k}={v}" for k, v in r["metrics"].items()), "bundled" if r["bundled"] else r["path"])
-    Console().print(t)
+                  "\n".join(r["dimensions"]),
+                  "\n".join(f"{k} = {v}" for k, v in r["metrics"].items()), "bundled" if r["bundled"] else r["path"])
+    Console(width=max(Console().width, 150)).print(t)
 
 
 @app.command("families")
