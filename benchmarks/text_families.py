@@ -30,7 +30,7 @@ GOEMOTIONS_FAMILIES = {
     "tfidf-lexicon": {},
     "encoder": {},
     "encoder-use": {},
-    "rnn": {"epochs": 6, "checkpoint_dir": "runs/rnn-ckpt"},
+    "rnn": {"epochs": 3, "checkpoint_dir": "runs/rnn-ckpt"},
     "finetune": {"train_layers": 3, "epochs": 2, "lr": 0.00015, "checkpoint_dir": "runs/ft-ckpt"},
 }
 DESCRIPTION = {
@@ -47,14 +47,14 @@ DESCRIPTION = {
 }
 
 
-def command(dataset: str, family: str, params: dict) -> str:
+def command(dataset: str, family: str, params: dict, name: str | None = None) -> str:
     p = " ".join(f"-p {k}={v}" for k, v in params.items())
     return (f"affekt train --dataset {dataset} --data-dir DATA/{dataset} --model {family} {p} "
-            f"--output runs/{dataset}-{family}").replace("  ", " ")
+            f"--output runs/{dataset}-{name or family}").replace("  ", " ")
 
 
-def get_model(dataset, ds, family, params, runs: Path):
-    out = runs / f"{dataset}-{family}"
+def get_model(dataset, ds, family, params, runs: Path, name: str | None = None):
+    out = runs / f"{dataset}-{name or family}"
     if not (out / "affekt.json").exists():
         print(f"training {family} on {dataset}...", flush=True)
         train("text", ds, out, family=family, params=params, command=command(dataset, family, params), n_boot=0)
@@ -116,6 +116,8 @@ def main():
                 cmd = "EnsembleClassifier(members=[tfidf, finetune], method='stacking', refit=False) in this script"
             results["goemotions"].append(row(m, ge, fam, cmd, a.n_boot))
         print(json.dumps(results["goemotions"][-1] if results["goemotions"] else {}, default=str)[:300], flush=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2))  # partial results survive an interrupted run
     if previous:
         done = {r["family"] for r in results["goemotions"]}
         order = list(GOEMOTIONS_FAMILIES) + ["ensemble", "stacking"]
@@ -126,8 +128,11 @@ def main():
         results["carer"].append(row(get_model("carer", carer, fam, {}, runs), carer, fam,
                                     command("carer", fam, {}), a.n_boot))
     eb = load_dataset("emobank", data / "emobank")
-    results["emobank"].append(row(get_model("emobank", eb, "vad", {}, runs), eb, "vad",
-                                  command("emobank", "vad", {}), a.n_boot))
+    emo = {"features": "tfidf+lexicon+emotions", "emotion_model": "runs/goemotions-finetune"}
+    for name, params in (("vad", {}), ("vad-emo", emo)):  # vad-emo: the bundled default's V/A/D part
+        r = row(get_model("emobank", eb, "vad", params, runs, name), eb, name, command("emobank", "vad", params, name),
+                a.n_boot)
+        results["emobank"].append(r)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     write_table(results, ROOT / "docs" / "results" / "text.md")
@@ -152,9 +157,11 @@ def write_table(results: dict, path: Path) -> None:
         desc = "tfidf + finetune (3 top layers, 3 epochs), soft voting" if r["family"] == "ensemble" else r["description"]
         lines.append(f"| {r['family']} | {desc} | {f(r['macro_f1'])}{ci} | {f(r['accuracy'])} |")
     lines += ["", "## EmoBank test (1,000 sentences; V/A/D, 1-5)", "",
-              "| family | valence r | arousal r | dominance r | valence CCC |", "|---|---|---|---|---|"]
+              "| family | features | valence r | arousal r | dominance r | valence CCC |", "|---|---|---|---|---|---|"]
+    feats = {"vad": "frozen MiniLM embedding + TF-IDF -> ridge",
+             "vad-emo": "TF-IDF + lexicons + fine-tuned GoEmotions network (embedding + 28 scores) -> ridge"}
     for r in results["emobank"]:
-        lines.append(f"| {r['family']} | {f(r['valence_pearson_r'])} | {f(r['arousal_pearson_r'])} | "
+        lines.append(f"| {r['family']} | {feats.get(r['family'], '')} | {f(r['valence_pearson_r'])} | {f(r['arousal_pearson_r'])} | "
                      f"{f(r['dominance_pearson_r'])} | {f(r['valence_ccc'])} |")
     lines += ["", "## Commands", ""] + [f"- {r['family']} ({ds}): `{r['command']}`"
                                          for ds in results for r in results[ds]]

@@ -65,12 +65,12 @@ class _MiniLMTop(nn.Module):
         super().__init__()
         self.layers, self.config = layers, config
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(config.hidden_size, n_labels)
+        self.head = nn.Linear(config["hidden_size"], n_labels)
 
     def pooled(self, h, mask):
-        from transformers.masking_utils import create_bidirectional_mask
+        from affekt.text._bert import MiniBert
 
-        am = create_bidirectional_mask(config=self.config, inputs_embeds=h, attention_mask=mask)
+        am = MiniBert.attention_bias(mask)
         h = h.float()
         for layer in self.layers:
             h = layer(h, am)
@@ -109,7 +109,7 @@ class FineTunedClassifier(TextMixin, EmotionClassifier):
         base = F.load_minilm()
         for p in base.parameters():
             p.requires_grad_(False)
-        split = base.config.num_hidden_layers - int(self.train_layers)
+        split = base.config["num_hidden_layers"] - int(self.train_layers)
         top = nn.ModuleList(list(base.encoder.layer[split:]))
         for p in top.parameters():
             p.requires_grad_(True)
@@ -119,13 +119,13 @@ class FineTunedClassifier(TextMixin, EmotionClassifier):
     @torch.inference_mode()
     def _bottom(self, texts: list[str]):
         """Length-sorted batches of (lower-layer hidden states fp16, mask, original indices)."""
-        from transformers.masking_utils import create_bidirectional_mask
+        from affekt.text._bert import MiniBert
 
         out = []
         for idx in F._length_sorted_batches(texts, 64):
             ids, mask = F.minilm_batch([texts[i] for i in idx], self.max_length)
-            h = self.base_.embeddings(input_ids=ids)
-            am = create_bidirectional_mask(config=self.base_.config, inputs_embeds=h, attention_mask=mask)
+            h = self.base_.embeddings(ids)
+            am = MiniBert.attention_bias(mask)
             for layer in self.base_.encoder.layer[:self.split_]:
                 h = layer(h, am)
             out.append((h.half(), mask, idx))
@@ -172,7 +172,7 @@ class FineTunedClassifier(TextMixin, EmotionClassifier):
     @torch.inference_mode()
     def _run_top(self, cache, n: int, with_embedding: bool = False):
         P = np.zeros((n, len(self.labels_)), dtype=np.float32)
-        E = np.zeros((n, self.base_.config.hidden_size), dtype=np.float32) if with_embedding else None
+        E = np.zeros((n, self.base_.config["hidden_size"]), dtype=np.float32) if with_embedding else None
         for h, mask, idx in cache:
             pooled = self.top_.pooled(h, mask)
             P[idx] = _probs(self.top_.head(pooled), self.labels_.multi_label)

