@@ -128,3 +128,19 @@ def test_train_csv_with_grouped_cv(tmp_path):
     assert "logo 4-fold macro_f1" in r.output
     res = json.loads((tmp_path / "m" / "results.json").read_text())
     assert res["cv"]["protocol"] == "logo" and len(res["cv"]["folds"]) == 4
+
+
+def test_analyze_reads_files_by_extension(model_dir, tmp_path):
+    f = tmp_path / "texts.txt"
+    f.write_text("I feel furious at work\nI feel scared today\n")
+    r = runner.invoke(app, ["analyze", str(f), "--model", str(model_dir), "--json"])
+    assert r.exit_code == 0, r.output
+    assert [rec["label"] for rec in json.loads(r.output)] == ["anger", "fear"]
+
+
+def test_python_dash_m_entry_point():
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "affekt", "families"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "tfidf\tclassification" in r.stdout

@@ -36,3 +36,14 @@ def test_bootstrap_ci_brackets_point():
     a = rng.integers(0, 2, 200)
     ci = bootstrap_ci(lambda x: x.mean(), a, n_boot=200)
     assert ci["ci_low"] <= ci["value"] <= ci["ci_high"]
+
+
+def test_multilabel_report_has_confusion_png(tmp_path):
+    from affekt.evaluation.report import write_report
+
+    Y = np.array([[1, 0], [0, 1], [1, 1], [0, 1]])
+    D = np.array([[1, 0], [1, 1], [1, 0], [0, 1]])
+    m = classification_metrics(Y, D, D.astype(float), ["a", "b"], multi_label=True)
+    assert m["multilabel_confusion"][0] == [[1, 1], [0, 2]]  # label a: TN=1 FP=1 FN=0 TP=2
+    write_report(m, tmp_path)
+    assert (tmp_path / "confusion_matrix.png").exists() and (tmp_path / "per_class_f1.png").exists()

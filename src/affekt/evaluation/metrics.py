@@ -56,6 +56,8 @@ def classification_metrics(Y_true: np.ndarray, Y_pred: np.ndarray, scores: np.nd
             out["mAP"] = _safe(skm.average_precision_score, Y_true[:, idx], scores[:, idx], average="macro")
             out["roc_auc_macro"] = _safe(skm.roc_auc_score, Y_true[:, idx], scores[:, idx], average="macro")
         p, r, f, s = skm.precision_recall_fscore_support(Y_true, Y_pred, zero_division=0)
+        # per label [[TN, FP], [FN, TP]]
+        out["multilabel_confusion"] = skm.multilabel_confusion_matrix(Y_true, Y_pred).tolist()
     else:
         yt, yp = Y_true.argmax(1), Y_pred.argmax(1)
         idx = list(np.flatnonzero(present))

@@ -46,6 +46,23 @@ def _plots(metrics: dict, out: Path) -> list[str]:
         fig.savefig(out / "confusion_matrix.png", dpi=120)
         plt.close(fig)
         made.append("confusion_matrix.png")
+    if metrics.get("multilabel_confusion"):
+        mc = np.asarray(metrics["multilabel_confusion"], dtype=float)  # (L, 2, 2)
+        cols = ["TP", "FN", "FP"]
+        counts = np.stack([mc[:, 1, 1], mc[:, 1, 0], mc[:, 0, 1]], axis=1)
+        support = np.maximum(mc[:, 1, :].sum(1, keepdims=True), 1)
+        fig, ax = plt.subplots(figsize=(5.5, 0.32 * len(labels) + 1.8))
+        ax.imshow(counts / support, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+        ax.set_xticks(range(3), cols)
+        ax.set_yticks(range(len(labels)), labels)
+        for i in range(len(labels)):
+            for j in range(3):
+                ax.text(j, i, int(counts[i, j]), ha="center", va="center", fontsize=7)
+        ax.set_title("per-label confusion\n(colour: count / positives)", fontsize=10)
+        fig.tight_layout()
+        fig.savefig(out / "confusion_matrix.png", dpi=120)
+        plt.close(fig)
+        made.append("confusion_matrix.png")
     if metrics.get("per_class"):
         pc = metrics["per_class"]
         names = list(pc)
