@@ -14,7 +14,6 @@ from affekt.text.models import TextMixin, _class_weights
 from affekt.training.thresholds import tune_thresholds
 from affekt.training.trainer import fit_torch
 
-torch.set_num_threads(max(1, torch.get_num_threads()))
 
 
 def _loss(multi_label: bool, Y: np.ndarray, class_weight: bool):
