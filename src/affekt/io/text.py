@@ -6,6 +6,7 @@ Each reader returns a list with one entry per input item, in input order: the te
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,7 @@ def read_texts(path, text_column: str = "text") -> list:
     if suffix == ".txt":
         return [line.rstrip("\r") for line in content.rstrip("\n").split("\n")]
     if suffix in (".csv", ".tsv"):
-        reader = csv.DictReader(content.splitlines(), delimiter="\t" if suffix == ".tsv" else ",")
+        reader = csv.DictReader(io.StringIO(content, newline=""), delimiter="\t" if suffix == ".tsv" else ",")
         cols = reader.fieldnames or []
         if text_column not in cols:
             raise InputError(f"'{path}' has no column '{text_column}' (columns: {', '.join(cols) or 'none'}); "
