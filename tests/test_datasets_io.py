@@ -75,3 +75,8 @@ def test_read_texts_formats_and_errors(tmp_path):
         read_texts(tmp_path / "empty.txt")
     with pytest.raises(InputError, match="unsupported"):
         read_texts(tmp_path / "x.docx")
+
+
+def test_csv_quoted_multiline_text_stays_one_item(tmp_path):
+    (tmp_path / "m.csv").write_text('id,text\n1,"line one\nline two"\n2,plain\n')
+    assert read_texts(tmp_path / "m.csv") == ["line one\nline two", "plain"]
