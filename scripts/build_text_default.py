@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
 from affekt.core.recognizer import CompositeRecognizer, Recognizer

@@ -13,11 +13,10 @@ RES = ROOT / "benchmarks" / "results"
 
 
 def main():
-    man = json.loads((MODEL / "affekt.json").read_text())
     d = json.loads((RES / "text_default.json").read_text())
     speed = json.loads((RES / "text_speed.json").read_text()) if (RES / "text_speed.json").exists() else None
     h = d["headline"]
-    r28, rek = d["goemotions_test_28"], d["goemotions_test_ekman"]
+    r28 = d["goemotions_test_28"]
     eb, cr = d.get("emobank_test", {}), d["carer_test_ekman_cross_domain"]
     ci = r28["macro_f1_ci"]
     ok = lambda v, t: "met" if v >= t else "NOT met"  # noqa: E731

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import math
 import shutil
 from pathlib import Path
 from typing import Any, Sequence

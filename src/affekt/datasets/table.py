@@ -9,7 +9,6 @@ file is split by its ``split`` column when it has one, else 80/10/10 (stratified
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np

@@ -24,15 +24,10 @@ def evaluate_classification(model, X, y, *, true_space: LabelSpace | str | None 
     if cat is None:
         raise InputError(f"model '{model.model_id_}' has no categorical output to evaluate")
     X = list(X)
-    P = cat.predict_proba(X)
-    D = cat.decide(P)
-    space = cat.labels_
-    tspace = get_label_space(true_space) if true_space is not None else space
+    cat._validate_all(X)
+    P, D, space = cat._proba_and_decisions(X, label_space)  # the same view predict() gives
+    tspace = get_label_space(true_space) if true_space is not None else cat.labels_
     Y = cat._to_matrix(y, tspace, "evaluation labels")
-    view = get_label_space(label_space) if label_space is not None else None
-    if view is not None and view.name != space.name:
-        m = get_mapping(space, view)
-        P, D, space = m.map_scores(P), m.map_decisions(D), m.view_space()
     if tspace.name != space.name:
         Y = get_mapping(tspace, space).map_decisions(Y)
     if Y.shape[1] != P.shape[1]:

@@ -15,7 +15,6 @@ from affekt.training.thresholds import tune_thresholds
 from affekt.training.trainer import fit_torch
 
 
-
 def _loss(multi_label: bool, Y: np.ndarray, class_weight: bool):
     if multi_label:
         pw = torch.tensor(np.sqrt(_class_weights(Y)), dtype=torch.float32) if class_weight else None

@@ -24,7 +24,7 @@ import joblib
 import numpy as np
 
 from affekt.core.errors import DataError, InputError
-from affekt.core.recognizer import DimensionalRegressor, EmotionClassifier, Recognizer
+from affekt.core.recognizer import DimensionalRegressor, EmotionClassifier
 from affekt.core.registry import register_family
 from affekt.text import features as F
 
@@ -181,14 +181,17 @@ class LexiconClassifier(_SklearnTextClassifier):
         return self.head_.scores(self.scaler_.transform(F.lexicon_features(X)))
 
 
-_EMB_CACHE: dict = {}
 _MEMO: dict = {}
 
 
+def _text_hash(texts: list[str]) -> str:
+    return hashlib.sha1("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _memo(key, texts: list[str], compute):
-    """Remember the last few results of ``compute()`` for (key, texts)."""
-    h = hashlib.sha1("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
-    k = (key, h, len(texts))
+    """Remember the last few results of ``compute()`` for (key, texts): a composite model's
+    parts that need the same embeddings or network outputs compute them once per batch."""
+    k = (key, _text_hash(texts), len(texts))
     if k not in _MEMO:
         if len(_MEMO) >= 4:
             _MEMO.pop(next(iter(_MEMO)))
@@ -197,22 +200,20 @@ def _memo(key, texts: list[str], compute):
 
 
 def cached_encode(texts: list[str], encoder: str, progress: bool = False) -> np.ndarray:
-    """Sentence embeddings, memoised for the last few batches (a composite model's parts share them)."""
-    h = hashlib.sha1("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
-    key = (encoder, h, len(texts))
-    if key not in _EMB_CACHE:
-        if len(_EMB_CACHE) >= 4:
-            _EMB_CACHE.pop(next(iter(_EMB_CACHE)))
-        disk = os.environ.get("AFFEKT_CACHE")  # opt-in disk cache for training and benchmarks
-        f = Path(disk) / f"emb-{encoder}-{h[:16]}-{len(texts)}.npy" if disk else None
+    """Sentence embeddings, memoised in memory, and on disk under $AFFEKT_CACHE when it is set
+    (opt-in, for training and benchmarks)."""
+    def compute():
+        disk = os.environ.get("AFFEKT_CACHE")
+        f = Path(disk) / f"emb-{encoder}-{_text_hash(texts)[:16]}-{len(texts)}.npy" if disk else None
         if f is not None and f.exists():
-            _EMB_CACHE[key] = np.load(f)
-        else:
-            _EMB_CACHE[key] = F.encode(texts, encoder, progress=progress or len(texts) > 2000)
-            if f is not None:
-                f.parent.mkdir(parents=True, exist_ok=True)
-                np.save(f, _EMB_CACHE[key])
-    return _EMB_CACHE[key]
+            return np.load(f)
+        E = F.encode(texts, encoder, progress=progress or len(texts) > 2000)
+        if f is not None:
+            f.parent.mkdir(parents=True, exist_ok=True)
+            np.save(f, E)
+        return E
+
+    return _memo(("encoder", encoder), texts, compute)
 
 
 class EncoderClassifier(_SklearnTextClassifier):
@@ -275,22 +276,22 @@ class VADRegressor(TextMixin, DimensionalRegressor):
                 T = [t.lower() for t in X]
                 parts.append(self.tfidf_.fit_transform(T) if fit else self.tfidf_.transform(T))
             elif f == "lexicon":
-                L = F.lexicon_features(X)
-                if fit:
-                    from sklearn.preprocessing import StandardScaler
-
-                    self.lex_scaler_ = StandardScaler().fit(L)
-                parts.append(sp.csr_matrix(self.lex_scaler_.transform(L) * 0.3))
+                parts.append(self._scaled("lex_scaler_", F.lexicon_features(X), fit))
             elif f == "emotions":
-                E = self._emotion_features(X)
-                if fit:
-                    from sklearn.preprocessing import StandardScaler
-
-                    self.emo_scaler_ = StandardScaler().fit(E)
-                parts.append(sp.csr_matrix(self.emo_scaler_.transform(E) * 0.3))
+                parts.append(self._scaled("emo_scaler_", self._emotion_features(X), fit))
             else:
                 raise InputError(f"unknown VAD feature '{f}' (use minilm, use, tfidf, lexicon, emotions joined by +)")
         return sp.hstack(parts, format="csr")
+
+    def _scaled(self, attr: str, M: np.ndarray, fit: bool, weight: float = 0.3):
+        """Standardised dense features (scaler fitted on training data), down-weighted next to TF-IDF."""
+        import scipy.sparse as sp
+
+        if fit:
+            from sklearn.preprocessing import StandardScaler
+
+            setattr(self, attr, StandardScaler().fit(M))
+        return sp.csr_matrix(getattr(self, attr).transform(M) * weight)
 
     def _fit(self, X, Y, X_dev, Y_dev):
         from sklearn.linear_model import Ridge
