@@ -231,7 +231,11 @@ class EmotionClassifier(Recognizer):
         return _predict_items(self, X, label_space, errors)
 
     def _proba_and_decisions(self, X: list, label_space) -> tuple[np.ndarray, np.ndarray, LabelSpace]:
-        P = np.asarray(self._scores(X), dtype=np.float32)
+        return self._view(self._scores(X), label_space)
+
+    def _view(self, P: np.ndarray, label_space) -> tuple[np.ndarray, np.ndarray, LabelSpace]:
+        """Own-space scores -> (scores, decisions, space), in ``label_space`` when one is given."""
+        P = np.asarray(P, dtype=np.float32)
         D = self.decide(P)
         space = self.labels_
         if label_space is not None and get_label_space(label_space).name != space.name:

@@ -19,7 +19,8 @@ class EmotionPrediction:
     ``label`` is the top label, ``labels`` the multi-label decision (for single-label models
     just ``[label]``), ``scores`` a probability per label. ``valence``/``arousal``/``dominance``
     are on the model's dimensional scale (EmoBank's 1-5 for text). ``span`` locates the item
-    inside a larger input (time segment, face box). ``error`` is set, and nothing else, when the
+    inside a larger input (time segment, face box); ``segments`` is the timeline of a long input
+    (one ``{"start", "end", "label", "scores"}`` per window). ``error`` is set, and nothing else, when the
     item could not be processed.
     """
 
@@ -31,6 +32,7 @@ class EmotionPrediction:
     arousal: float | None = None
     dominance: float | None = None
     span: dict | None = None
+    segments: list[dict] | None = None
     model_id: str | None = None
     label_space: str | None = None
     error: str | None = None
@@ -57,6 +59,8 @@ class EmotionPrediction:
                 d[dim] = round(float(v), 4)
         if self.span is not None:
             d["span"] = self.span
+        if self.segments is not None:
+            d["segments"] = self.segments
         d["model"] = self.model_id
         if self.label_space:
             d["label_space"] = self.label_space

@@ -5,11 +5,24 @@ from affekt.core.errors import DataError
 from affekt.datasets.base import Dataset
 
 TEXT_DATASETS = ("goemotions", "carer", "emobank", "csv")
+SPEECH_DATASETS = ("ravdess", "tess", "cremad", "emodb", "savee", "folder", "csv")
 
 
-def load_dataset(name: str, data_dir, **kw) -> Dataset:
-    """``name`` is goemotions, carer, emobank or csv (any CSV/TSV/JSONL table; see table.load)."""
+def load_dataset(name: str, data_dir, modality: str = "text", **kw) -> Dataset:
+    """Text: goemotions, carer, emobank or csv (any CSV/TSV/JSONL table; see table.load).
+    Speech: ravdess, tess, cremad, emodb, savee, folder (one sub-folder per label) or csv
+    (path, label, speaker columns); see :mod:`affekt.datasets.speech`."""
     name = name.lower()
+    if modality == "speech" or name in ("ravdess", "tess", "cremad", "crema-d", "emodb", "savee", "folder"):
+        from affekt.datasets import speech
+
+        if name == "folder":
+            return speech.load_folder(data_dir, **kw)
+        if name in ("csv", "tsv", "table"):
+            return speech.load_csv(data_dir, **kw)
+        if name not in speech.LOADERS:
+            raise DataError(f"unknown speech dataset '{name}' (known: {', '.join(SPEECH_DATASETS)})")
+        return speech.LOADERS[name](data_dir)
     if name == "goemotions":
         from affekt.datasets import goemotions as mod
     elif name == "carer":
@@ -25,4 +38,28 @@ def load_dataset(name: str, data_dir, **kw) -> Dataset:
     return mod.load(data_dir)
 
 
-__all__ = ["Dataset", "load_dataset", "TEXT_DATASETS"]
+def concat(datasets: list[Dataset], label_space) -> Dataset:
+    """Several corpora as one (labels mapped into ``label_space``; speakers prefixed by corpus)."""
+    import pandas as pd
+
+    from affekt.core.labels import get_label_space, get_mapping
+
+    space = get_label_space(label_space)
+    frames = []
+    for d in datasets:
+        df = d.split("all").copy()
+        m = get_mapping(d.label_space, space)
+        df["labels"] = [m.map_labels(labs) for labs in df["labels"]]
+        df = df[[len(labs) > 0 for labs in df["labels"]]]
+        if d.group:
+            df[d.group] = [f"{d.name}:{g}" for g in df[d.group]]
+        df["corpus"] = d.name
+        frames.append(df)
+    out = pd.concat(frames, ignore_index=True)
+    first = datasets[0]
+    return Dataset("+".join(d.name for d in datasets), {"all": out}, first.task, space,
+                   input_column=first.input_column, group=first.group, folds=None,
+                   info={"licence": "; ".join(f"{d.name}: {d.info.get('licence', '?')}" for d in datasets)})
+
+
+__all__ = ["Dataset", "load_dataset", "concat", "TEXT_DATASETS", "SPEECH_DATASETS"]

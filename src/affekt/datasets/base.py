@@ -17,7 +17,8 @@ class Dataset:
 
     Classification: column ``labels`` holds a list of label names per row (one for
     single-label data). Regression: columns ``valence``, ``arousal``, ``dominance``.
-    ``group`` names a column to group by in cross-validation (speaker, author...).
+    ``group`` names a column to group by in cross-validation (speaker, author...); ``folds``
+    a column of predefined fold ids (RAVDESS's six groups of four actors, for example).
     """
 
     name: str
@@ -26,6 +27,7 @@ class Dataset:
     label_space: LabelSpace | None = None
     input_column: str = "text"
     group: str | None = None
+    folds: str | None = None  # column holding each row's predefined cross-validation fold
     info: dict = field(default_factory=dict)
 
     def split(self, name: str) -> pd.DataFrame:

@@ -1,8 +1,13 @@
 """Cross-validation protocols, all from scikit-learn splitters.
 
 ``given`` (the dataset's own split), ``kfold`` (stratified for single-label data),
-``group-kfold`` (by speaker/subject/any column), ``logo`` (leave-one-group-out),
-``loo`` (leave-one-out, for small sets).
+``group-kfold`` (by speaker/subject/any column), ``logo`` (leave-one-group-out, e.g.
+leave-one-speaker-out), ``folds`` (the dataset's predefined folds, e.g. RAVDESS's six groups of
+four actors), ``loo`` (leave-one-out, for small sets).
+
+Classification results also pool every fold's out-of-fold predictions (one confusion matrix
+over the whole corpus) and, given ``attributes`` (gender, age group...), split every metric by
+attribute value: per fold (mean, std) and pooled.
 """
 from __future__ import annotations
 
@@ -11,9 +16,9 @@ from sklearn.base import clone
 from sklearn import model_selection as ms
 
 from affekt.core.errors import DataError
-from affekt.evaluation.evaluate import evaluate_classification, evaluate_regression
+from affekt.evaluation.evaluate import evaluate_regression
 
-PROTOCOLS = ("kfold", "group-kfold", "logo", "loo")
+PROTOCOLS = ("kfold", "group-kfold", "logo", "folds", "loo")
 
 
 def make_splitter(protocol: str = "kfold", k: int = 5, *, stratify: bool = True, seed: int = 0):
@@ -25,6 +30,8 @@ def make_splitter(protocol: str = "kfold", k: int = 5, *, stratify: bool = True,
         return ms.LeaveOneGroupOut()
     if protocol == "loo":
         return ms.LeaveOneOut()
+    if protocol == "folds":
+        return ms.LeaveOneGroupOut()  # the fold ids are passed as groups
     raise DataError(f"unknown protocol '{protocol}' (known: {', '.join(PROTOCOLS)})")
 
 
@@ -37,15 +44,22 @@ def _mean_std(folds: list[dict], key: str) -> dict | None:
 
 def cross_validate(estimator, X, y, *, protocol: str = "kfold", k: int = 5, groups=None,
                    label_space=None, task: str = "classification", seed: int = 0,
-                   progress: bool = True) -> dict:
+                   progress: bool = True, folds=None, attributes: dict | None = None,
+                   keep_predictions: bool = False) -> dict:
     """Fit a clone of ``estimator`` per fold; per-fold metrics and their mean/std.
 
-    For ``loo`` the predictions of all folds are pooled before scoring.
+    ``folds``: predefined fold id per item (protocol ``folds``). ``attributes``: name -> one
+    value per item (e.g. ``{"gender": [...]}``) to split the metrics by. For ``loo`` only the
+    pooled predictions are scored.
     """
     X = list(X)
     y_arr = np.asarray(y, dtype=object) if task == "classification" else np.asarray(y, dtype=np.float32)
     if protocol in ("group-kfold", "logo") and groups is None:
         raise DataError(f"protocol '{protocol}' needs a group column (speaker, subject...)")
+    if protocol == "folds":
+        if folds is None:
+            raise DataError("protocol 'folds' needs predefined folds (this dataset has none; use group-kfold or logo)")
+        groups = list(folds)
     single = task == "classification" and all(isinstance(v, str) or len(v) == 1 for v in y)
     strat_y = [v if isinstance(v, str) else v[0] for v in y] if single else None
     splitter = make_splitter(protocol, k, stratify=single, seed=seed)
@@ -54,43 +68,75 @@ def cross_validate(estimator, X, y, *, protocol: str = "kfold", k: int = 5, grou
         from tqdm import tqdm
 
         splits = tqdm(splits, desc=f"{protocol} CV", unit="fold")
-    folds, pooled = [], []
+    folds_m, pooled = [], []
     for tr, te in splits:
         m = clone(estimator)
         Xtr = [X[i] for i in tr]
         Xte = [X[i] for i in te]
         if task == "classification":
             m.fit(Xtr, list(y_arr[tr]), label_space=label_space)
-            if protocol == "loo":
-                pooled.append((m.decide(m.predict_proba(Xte)), m.predict_proba(Xte), te, m.labels_))
-                continue
-            folds.append(evaluate_classification(m, Xte, list(y_arr[te]), true_space=m.labels_, n_boot=0))
+            P, D, space = m._proba_and_decisions(Xte, None)
+            pooled.append((D, P, te, space))
+            if protocol != "loo":
+                folds_m.append(_score(m, P, D, space, list(y_arr[te]), attributes, te))
         else:
             m.fit(Xtr, y_arr[tr])
-            folds.append(evaluate_regression(m, Xte, y_arr[te], n_boot=0))
-    if protocol == "loo":  # one item per fold: score the pooled predictions once
+            folds_m.append(evaluate_regression(m, Xte, y_arr[te], n_boot=0))
+    summary: dict = {"protocol": protocol, "k": len(splits)}
+    if task == "classification":
         space = pooled[0][3]
         if any(p[3].labels != space.labels for p in pooled):
-            raise DataError("leave-one-out folds saw different label sets; give label_space=")
+            raise DataError("the folds saw different label sets; give label_space=")
         order = np.concatenate([p[2] for p in pooled])
         D = np.vstack([p[0] for p in pooled])
         P = np.vstack([p[1] for p in pooled])
-        from affekt.evaluation.metrics import classification_metrics
-
-        Y = space.binarize(list(y_arr[order]))
-        pooled_m = classification_metrics(Y, D, P, space.labels, space.multi_label)
-        return {"protocol": "loo", "k": len(pooled), "pooled": pooled_m,
-                **{k: {"mean": pooled_m[k], "std": 0.0} for k in ("macro_f1", "accuracy", "balanced_accuracy")
-                   if isinstance(pooled_m.get(k), float)}}
-    summary: dict = {"protocol": protocol, "k": len(folds), "folds": folds}
-    if task == "classification":
+        summary["pooled"] = _score(None, P, D, space, list(y_arr[order]), attributes, order)
+        if keep_predictions:
+            summary["predictions"] = {"index": order.tolist(), "scores": P.round(5).tolist(),
+                                      "labels": list(space.labels)}
+        if protocol == "loo":
+            src = summary["pooled"]
+            summary.update({key: {"mean": src[key], "std": 0.0} for key in ("macro_f1", "accuracy", "balanced_accuracy")
+                            if isinstance(src.get(key), float)})
+            return summary
+        summary["folds"] = folds_m
         for key in ("macro_f1", "accuracy", "balanced_accuracy", "micro_f1", "weighted_f1", "mAP"):
-            s = _mean_std(folds, key)
+            s = _mean_std(folds_m, key)
             if s:
                 summary[key] = s
+        if attributes:
+            summary["by_attribute"] = {}
+            for name in attributes:
+                per = {}
+                for v in summary["pooled"].get("by_attribute", {}).get(name, {}):
+                    fm = [f["by_attribute"][name][v] for f in folds_m if v in f.get("by_attribute", {}).get(name, {})]
+                    per[v] = {key: s for key in ("balanced_accuracy", "accuracy", "macro_f1")
+                              if (s := _mean_std(fm, key))}
+                summary["by_attribute"][name] = per
     else:
+        summary["folds"] = folds_m
         for dim in ("valence", "arousal", "dominance"):
-            vals = [f[dim]["pearson_r"] for f in folds if dim in f]
+            vals = [f[dim]["pearson_r"] for f in folds_m if dim in f]
             if vals:
                 summary[f"{dim}_pearson_r"] = {"mean": float(np.mean(vals)), "std": float(np.std(vals))}
     return summary
+
+
+def _score(model, P, D, space, y_true: list, attributes: dict | None, idx) -> dict:
+    """Metrics of out-of-fold predictions (single-label truth: the top label is the answer),
+    and the same metrics for each value of each attribute."""
+    from affekt.evaluation.metrics import classification_metrics
+
+    Y = space.binarize(y_true)
+    if not space.multi_label:
+        D = np.eye(len(space), dtype=np.int8)[P.argmax(1)]
+    res = classification_metrics(Y, D, P, space.labels, space.multi_label)
+    if attributes:
+        res["by_attribute"] = {}
+        for name, values in attributes.items():
+            vals = np.asarray(values, dtype=object)[idx]
+            res["by_attribute"][name] = {
+                str(v): classification_metrics(Y[vals == v], D[vals == v], P[vals == v], space.labels,
+                                               space.multi_label)
+                for v in sorted(set(vals.tolist()), key=str)}
+    return res

@@ -18,15 +18,22 @@ log = logging.getLogger("affekt.training")
 def fit_torch(module, batches: Callable[[int], Iterable], loss_fn: Callable, score: Callable[[], float] | None,
               *, epochs: int = 5, lr: float = 1e-3, weight_decay: float = 0.01, patience: int = 2,
               checkpoint_dir: str | Path | None = None, progress: bool = True, param_groups=None,
-              warmup_steps: int = 0) -> dict:
-    """Train ``module`` in place; keeps the weights of the best dev epoch. Returns a history."""
+              warmup_steps: int = 0, cosine_steps: int = 0) -> dict:
+    """Train ``module`` in place; keeps the weights of the best dev epoch. Returns a history.
+    ``cosine_steps`` > 0 decays the learning rate to zero over that many steps (cosine)."""
     import torch
 
     params = param_groups or [p for p in module.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     sched = None
-    if warmup_steps:
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup_steps))
+    if warmup_steps or cosine_steps:
+        import math
+
+        def factor(s):
+            w = min(1.0, (s + 1) / warmup_steps) if warmup_steps else 1.0
+            c = 0.5 * (1 + math.cos(math.pi * min(1.0, s / cosine_steps))) if cosine_steps else 1.0
+            return w * c
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     best, best_state, bad, history = float("-inf"), None, 0, []
     ckpt = Path(checkpoint_dir) if checkpoint_dir else None
     if ckpt:

@@ -1,0 +1,233 @@
+"""Speech emotion corpora, each read from its own public file naming (any ``--data-dir``).
+
+Every loader returns one ``all`` split (these corpora have no official train/test split; the
+evaluation is speaker-independent cross-validation) with columns ``path``, ``labels``,
+``speaker``, ``gender`` and ``fold`` (the default speaker-independent fold of each file).
+
+=========  ==================================================================================
+ravdess    ``Actor_XX/03-01-EE-II-SS-RR-AA.wav`` (7 two-digit codes; odd actors male). 8 labels
+           incl. calm; folds: actors 1-4, 5-8, ..., 21-24 (6 folds of 4 actors).
+tess       ``<Folder>/<SPK>_<word>_<emo>.wav``, speaker from the folder (OAF/YAF, both female).
+cremad     ``AudioWAV/<actor>_<sentence>_<EMO>_<level>.wav``; gender from VideoDemographics.csv.
+emodb      ``wav/<spk><text><E><v>.wav`` (Berlin EmoDB, German letters: W anger, L boredom, ...).
+savee      ``AudioData/<SPK>/<e><nn>.wav`` or ``<SPK>_<e><nn>.wav`` (4 male speakers).
+folder     ``<root>/<label>/**/*.wav`` (speaker unknown unless a speaker regex is given).
+csv        a table with path, label and (optional) speaker/gender columns; paths relative to it.
+=========  ==================================================================================
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from affekt.core.errors import DataError
+from affekt.core.labels import EKMAN, LabelSpace, register_label_space, register_mapping
+from affekt.datasets.base import Dataset, need_dir
+from affekt.io.audio import AUDIO_SUFFIXES
+
+RAVDESS = register_label_space(LabelSpace(
+    "ravdess", ("neutral", "calm", "happiness", "sadness", "anger", "fear", "disgust", "surprise"),
+    multi_label=False, description="RAVDESS speech: 8 acted emotions (Livingstone & Russo, 2018)"))
+CREMAD = register_label_space(LabelSpace(
+    "cremad", ("anger", "disgust", "fear", "happiness", "neutral", "sadness"),
+    multi_label=False, description="CREMA-D: 6 acted emotions (Cao et al., 2014)"))
+EMODB = register_label_space(LabelSpace(
+    "emodb", ("anger", "boredom", "disgust", "fear", "happiness", "sadness", "neutral"),
+    multi_label=False, description="Berlin EmoDB: 7 acted emotions in German (Burkhardt et al., 2005)"))
+register_mapping("ravdess", "ekman", {**{lab: lab for lab in RAVDESS.labels}, "calm": "neutral"})
+register_mapping("cremad", "ekman", {lab: lab for lab in CREMAD.labels})
+register_mapping("emodb", "ekman", {**{lab: lab for lab in EMODB.labels}, "boredom": None})
+
+SPEECH_DATASETS = ("ravdess", "tess", "cremad", "emodb", "savee", "folder", "csv")
+
+_RAVDESS_EMO = {"01": "neutral", "02": "calm", "03": "happiness", "04": "sadness", "05": "anger",
+                "06": "fear", "07": "disgust", "08": "surprise"}
+_TESS_EMO = {"angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "happiness",
+             "neutral": "neutral", "ps": "surprise", "pleasant": "surprise", "sad": "sadness",
+             "surprise": "surprise", "surprised": "surprise"}
+_CREMAD_EMO = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happiness", "NEU": "neutral", "SAD": "sadness"}
+_EMODB_EMO = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness", "T": "sadness", "N": "neutral"}
+_EMODB_MALE = {"03", "10", "11", "12", "15"}
+_SAVEE_EMO = {"a": "anger", "d": "disgust", "f": "fear", "h": "happiness", "n": "neutral",
+              "sa": "sadness", "su": "surprise"}
+
+
+def _audio_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+
+
+def _finish(name: str, rows: list[dict], space: LabelSpace, root: Path, licence: str, expected: str,
+            n_skipped: int = 0) -> Dataset:
+    if not rows:
+        raise DataError(f"{name}: no audio files named as {expected} under '{root}'")
+    df = pd.DataFrame(rows)
+    space.validate((lab for labs in df["labels"] for lab in labs), where=str(root))
+    info = {"licence": licence, "root": str(root), "skipped_files": n_skipped}
+    return Dataset(name, {"all": df}, "classification", space, input_column="path",
+                   group="speaker", folds="fold", info=info)
+
+
+def load_ravdess(data_dir) -> Dataset:
+    root = need_dir(data_dir)
+    rows, skipped = [], 0
+    pat = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$")
+    for p in _audio_files(root):
+        m = pat.match(p.stem)
+        if not m or m.group(3) not in _RAVDESS_EMO:
+            skipped += 1
+            continue
+        modality, channel, emo, inten, stmt, rep, actor = m.groups()
+        if modality == "02" or channel != "01":  # video-only files and song are not speech audio
+            skipped += 1
+            continue
+        a = int(actor)
+        rows.append({"path": str(p), "labels": [_RAVDESS_EMO[emo]], "speaker": f"actor{a:02d}",
+                     "gender": "male" if a % 2 else "female", "fold": (a - 1) // 4,
+                     "intensity": "strong" if inten == "02" else "normal", "statement": int(stmt)})
+    return _finish("ravdess", rows, RAVDESS, root, "CC BY-NC-SA 4.0 (non-commercial)",
+                   "Actor_XX/03-01-EE-II-SS-RR-AA.wav", skipped)
+
+
+def load_tess(data_dir) -> Dataset:
+    root = need_dir(data_dir)
+    rows, skipped = [], 0
+    for p in _audio_files(root):
+        parts = p.stem.split("_")
+        folder = p.parent.name.upper()
+        speaker = folder.split("_")[0] if folder.startswith(("OAF", "YAF")) else parts[0].upper()
+        emo = _TESS_EMO.get(parts[-1].lower()) if len(parts) >= 3 else None
+        if emo is None or speaker not in ("OAF", "YAF", "OA"):
+            skipped += 1
+            continue
+        speaker = "OAF" if speaker == "OA" else speaker  # one original file is named OA_
+        rows.append({"path": str(p), "labels": [emo], "speaker": speaker, "gender": "female",
+                     "fold": 0 if speaker == "OAF" else 1, "age": 64 if speaker == "OAF" else 26,
+                     "word": parts[1]})
+    return _finish("tess", rows, EKMAN, root, "CC BY-NC-ND 4.0 (non-commercial, as usually quoted)",
+                   "<OAF|YAF>_<emotion>/<SPK>_<word>_<emo>.wav", skipped)
+
+
+def load_cremad(data_dir) -> Dataset:
+    root = need_dir(data_dir)
+    gender = {}
+    demo = next(iter(root.rglob("VideoDemographics.csv")), None)
+    if demo is not None:
+        d = pd.read_csv(demo)
+        if {"ActorID", "Sex"} <= set(d.columns):
+            gender = {str(a): str(s).lower() for a, s in zip(d["ActorID"], d["Sex"])}
+    rows, skipped = [], 0
+    pat = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{1,2})$")
+    for p in _audio_files(root):
+        m = pat.match(p.stem)
+        if not m or m.group(3) not in _CREMAD_EMO:
+            skipped += 1
+            continue
+        actor = m.group(1)
+        rows.append({"path": str(p), "labels": [_CREMAD_EMO[m.group(3)]], "speaker": actor,
+                     "gender": gender.get(actor, "unknown"), "fold": (int(actor) - 1001) % 5,
+                     "sentence": m.group(2), "level": m.group(4)})
+    return _finish("cremad", rows, CREMAD, root, "Open Database License (ODbL)",
+                   "AudioWAV/<actor>_<sentence>_<EMO>_<level>.wav", skipped)
+
+
+def load_emodb(data_dir) -> Dataset:
+    root = need_dir(data_dir)
+    rows, skipped = [], 0
+    pat = re.compile(r"^(\d\d)([abc]\d\d)([WLEAFTN])([a-z])$")
+    for p in _audio_files(root):
+        m = pat.match(p.stem)
+        if not m:
+            skipped += 1
+            continue
+        spk = m.group(1)
+        rows.append({"path": str(p), "labels": [_EMODB_EMO[m.group(3)]], "speaker": spk,
+                     "gender": "male" if spk in _EMODB_MALE else "female", "fold": 0, "text": m.group(2)})
+    df_speakers = sorted({r["speaker"] for r in rows})
+    for r in rows:  # leave-one-speaker-out folds
+        r["fold"] = df_speakers.index(r["speaker"])
+    return _finish("emodb", rows, EMODB, root, "free for research (authors' terms)",
+                   "wav/<spk><text><E><version>.wav", skipped)
+
+
+def load_savee(data_dir) -> Dataset:
+    root = need_dir(data_dir)
+    rows, skipped = [], 0
+    pat = re.compile(r"^(?:([A-Z]{2})_)?(sa|su|a|d|f|h|n)(\d\d)$")
+    for p in _audio_files(root):
+        m = pat.match(p.stem)
+        spk = (m.group(1) if m and m.group(1) else p.parent.name.upper()) if m else None
+        if not m or spk not in ("DC", "JE", "JK", "KL"):
+            skipped += 1
+            continue
+        rows.append({"path": str(p), "labels": [_SAVEE_EMO[m.group(2)]], "speaker": spk, "gender": "male",
+                     "fold": ("DC", "JE", "JK", "KL").index(spk)})
+    return _finish("savee", rows, EKMAN, root, "free for research (University of Surrey)",
+                   "AudioData/<SPK>/<e><nn>.wav or <SPK>_<e><nn>.wav", skipped)
+
+
+def load_folder(data_dir, speaker_pattern: str | None = None) -> Dataset:
+    """``<root>/<label>/**/*.wav``; ``speaker_pattern`` (a regex with one group, matched against
+    the file name) names the speaker, else every file is its own group."""
+    root = need_dir(data_dir)
+    rx = re.compile(speaker_pattern) if speaker_pattern else None
+    rows = []
+    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+        for p in _audio_files(d):
+            spk = None
+            if rx is not None:
+                m = rx.search(p.name)
+                if not m:
+                    raise DataError(f"'{p}': speaker pattern {speaker_pattern!r} does not match the file name")
+                spk = m.group(1)
+            rows.append({"path": str(p), "labels": [d.name.lower()], "speaker": spk or p.stem,
+                         "gender": "unknown", "fold": -1})
+    if not rows:
+        raise DataError(f"folder dataset: no audio files in label sub-folders of '{root}' (expected <root>/<label>/*.wav)")
+    labels = tuple(sorted({r["labels"][0] for r in rows}))
+    space = LabelSpace(f"folder-{root.name}", labels, multi_label=False)
+    if set(labels) <= set(EKMAN.labels):
+        space = EKMAN
+    ds = _finish("folder", rows, space, root, "as its owner's", "<root>/<label>/*.wav")
+    ds.folds = None
+    return ds
+
+
+def load_csv(path, path_column: str = "path", label_column: str = "label", speaker_column: str = "speaker",
+             gender_column: str = "gender") -> Dataset:
+    """A CSV/TSV with one audio file per row; relative paths are read from the table's folder."""
+    p = Path(path)
+    if p.is_dir():
+        cands = sorted(list(p.glob("*.csv")) + list(p.glob("*.tsv")))
+        if len(cands) != 1:
+            raise DataError(f"'{p}': give the CSV file itself (found {len(cands)} tables in the folder)")
+        p = cands[0]
+    if not p.is_file():
+        raise DataError(f"'{p}': table not found")
+    df = pd.read_csv(p, sep="\t" if p.suffix.lower() == ".tsv" else ",")
+    for col in (path_column, label_column):
+        if col not in df.columns:
+            raise DataError(f"'{p}': no column '{col}' (columns: {', '.join(map(str, df.columns))})")
+    rows = []
+    for i, r in df.iterrows():
+        f = Path(str(r[path_column]))
+        f = f if f.is_absolute() else p.parent / f
+        if pd.isna(r[label_column]):
+            raise DataError(f"'{p}', row {i + 2}: empty label")
+        spk = r[speaker_column] if speaker_column in df.columns and not pd.isna(r[speaker_column]) else f.stem
+        gen = str(r[gender_column]).lower() if gender_column in df.columns and not pd.isna(r[gender_column]) else "unknown"
+        rows.append({"path": str(f), "labels": [str(r[label_column]).strip().lower()], "speaker": str(spk),
+                     "gender": gen, "fold": -1})
+    labels = tuple(sorted({r["labels"][0] for r in rows}))
+    space = EKMAN if set(labels) <= set(EKMAN.labels) else LabelSpace(f"csv-{p.stem}", labels, multi_label=False)
+    ds = _finish("csv", rows, space, p.parent, "as its owner's", "rows of the table")
+    ds.folds = None
+    missing = [r["path"] for r in rows if not Path(r["path"]).exists()]
+    if missing:
+        raise DataError(f"'{p}': {len(missing)} listed audio file(s) do not exist, e.g. '{missing[0]}'")
+    return ds
+
+
+LOADERS = {"ravdess": load_ravdess, "tess": load_tess, "cremad": load_cremad, "crema-d": load_cremad,
+           "emodb": load_emodb, "savee": load_savee}

@@ -1,0 +1,203 @@
+"""Reading audio: any file libsndfile decodes (wav, flac, ogg/opus, mp3 with libsndfile >= 1.1,
+aiff) at any sample rate and channel count -> 16 kHz mono float32.
+
+Every failure is an :class:`AudioError` whose message names the file and the problem
+(missing, empty, not audio, truncated, unsupported format...). Long files are never read
+whole: :func:`stream_audio` yields resampled blocks, and :func:`load_audio` reads a time range.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from affekt.core.errors import InputError
+
+SR = 16000
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".w64", ".au")
+MAX_HOURS = 12.0  # beyond this a file is refused (timelines of days are a different job)
+
+
+class AudioError(InputError):
+    """An audio file or array cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    path: str
+    samplerate: int
+    channels: int
+    frames: int
+    format: str
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.samplerate if self.samplerate else 0.0
+
+
+def _sf():
+    from affekt.core.errors import require
+
+    return require("soundfile", "speech")
+
+
+def _sniff(path: Path) -> str:
+    """A hint about what a file that libsndfile refuses really is."""
+    try:
+        head = path.read_bytes()[:512] if path.stat().st_size < 1 << 20 else open(path, "rb").read(512)
+    except OSError:
+        return ""
+    if head[:4] in (b"RIFF", b"fLaC", b"OggS", b"FORM") or head[:3] == b"ID3":
+        return "the header is an audio header, so the file is probably corrupt or truncated"
+    try:
+        head.decode("utf-8")
+        return "it looks like a text file, not audio"
+    except UnicodeDecodeError:
+        return "the content is not a known audio format"
+
+
+def audio_info(path) -> AudioInfo:
+    """Header facts of an audio file, or an :class:`AudioError` saying why it cannot be read."""
+    p = Path(path)
+    if not p.exists():
+        raise AudioError(f"'{p}': file not found")
+    if p.is_dir():
+        raise AudioError(f"'{p}' is a folder, not an audio file")
+    if p.suffix.lower() not in AUDIO_SUFFIXES:
+        raise AudioError(f"'{p}': unsupported audio format '{p.suffix or '(no extension)'}' "
+                         f"(supported: {', '.join(AUDIO_SUFFIXES)})")
+    if p.stat().st_size == 0:
+        raise AudioError(f"'{p}': empty file (0 bytes)")
+    sf = _sf()
+    try:
+        i = sf.info(str(p))
+    except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError with libsndfile's text
+        raise AudioError(f"'{p}': cannot decode audio ({_sniff(p)}; libsndfile: {str(exc).strip()[:120]})") from None
+    if i.frames <= 0 or i.samplerate <= 0:
+        raise AudioError(f"'{p}': no audio samples (zero-length recording)")
+    info = AudioInfo(str(p), int(i.samplerate), int(i.channels), int(i.frames), str(i.format))
+    if info.duration > MAX_HOURS * 3600:
+        raise AudioError(f"'{p}': {info.duration / 3600:.1f} h is longer than the {MAX_HOURS:g} h affekt accepts; split it")
+    return info
+
+
+def _to_mono(block: np.ndarray) -> np.ndarray:
+    return block.mean(axis=1, dtype=np.float32) if block.ndim == 2 else block.astype(np.float32)
+
+
+def _resample(y: np.ndarray, sr_in: int, sr: int) -> np.ndarray:
+    if sr_in == sr:
+        return y
+    import soxr
+
+    return soxr.resample(y, sr_in, sr, quality="HQ").astype(np.float32, copy=False)
+
+
+def load_audio(path, sr: int = SR, *, start: float = 0.0, end: float | None = None,
+               info: AudioInfo | None = None) -> np.ndarray:
+    """Samples ``start``..``end`` seconds of ``path`` as ``sr`` Hz mono float32 in [-1, 1]."""
+    info = info or audio_info(path)
+    sf = _sf()
+    a = int(round(start * info.samplerate))
+    b = info.frames if end is None else min(info.frames, int(round(end * info.samplerate)))
+    try:
+        y = sf.read(str(path), start=a, stop=b, dtype="float32", always_2d=True)[0]
+    except Exception as exc:
+        raise AudioError(f"'{path}': decoding failed after the header ({_sniff(Path(path))}; "
+                         f"libsndfile: {str(exc).strip()[:120]})") from None
+    expected = b - a
+    if len(y) < expected - max(16, 0.001 * info.samplerate):
+        got = len(y) / info.samplerate
+        raise AudioError(f"'{path}': truncated file: the header promises {info.duration:.2f} s "
+                         f"but only {start + got:.2f} s can be decoded")
+    y = _resample(_to_mono(y), info.samplerate, sr)
+    if not np.isfinite(y).all():
+        raise AudioError(f"'{path}': the decoded samples contain NaN or infinite values")
+    return y
+
+
+def stream_audio(path, sr: int = SR, block_seconds: float = 30.0, *,
+                 info: AudioInfo | None = None) -> Iterator[np.ndarray]:
+    """The whole file as consecutive ``sr`` Hz mono blocks: memory stays flat for hours of audio."""
+    info = info or audio_info(path)
+    sf = _sf()
+    blocksize = max(1, int(block_seconds * info.samplerate))
+    stream = None
+    if info.samplerate != sr:
+        import soxr
+
+        stream = soxr.ResampleStream(info.samplerate, sr, 1, dtype="float32", quality="HQ")
+    n = 0
+    try:
+        with sf.SoundFile(str(path)) as f:
+            while True:
+                block = f.read(blocksize, dtype="float32", always_2d=True)
+                last = len(block) < blocksize
+                n += len(block)
+                y = _to_mono(block)
+                if stream is not None:
+                    y = stream.resample_chunk(y, last=last)
+                if len(y):
+                    yield y
+                if last:
+                    break
+    except AudioError:
+        raise
+    except Exception as exc:
+        raise AudioError(f"'{path}': decoding failed at {n / info.samplerate:.1f} s ({str(exc).strip()[:120]})") from None
+    if n < info.frames - max(16, 0.001 * info.samplerate):
+        raise AudioError(f"'{path}': truncated file: the header promises {info.duration:.2f} s "
+                         f"but only {n / info.samplerate:.2f} s can be decoded")
+
+
+def check_array(y, sr: int, name: str = "<array>") -> np.ndarray:
+    """An in-memory waveform -> ``SR`` Hz mono float32 (channels last or first are both accepted)."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "fiu":
+        raise AudioError(f"{name}: expected numeric samples, got dtype {y.dtype}")
+    if y.dtype.kind in "iu":  # integer PCM -> [-1, 1]
+        y = y.astype(np.float32) / float(np.iinfo(y.dtype).max)
+    if y.ndim == 2:
+        y = y.mean(axis=0 if y.shape[0] < y.shape[1] else 1)
+    if y.ndim != 1:
+        raise AudioError(f"{name}: expected a 1-D (or channels x samples) waveform, got shape {y.shape}")
+    if len(y) == 0:
+        raise AudioError(f"{name}: zero-length waveform")
+    if not isinstance(sr, (int, np.integer)) or sr < 1000:
+        raise AudioError(f"{name}: sample rate {sr!r} is not a plausible rate in Hz")
+    y = y.astype(np.float32, copy=False)
+    if not np.isfinite(y).all():
+        raise AudioError(f"{name}: waveform contains NaN or infinite values")
+    return _resample(y, int(sr), SR)
+
+
+def dbfs(y: np.ndarray) -> float:
+    """RMS level in dB relative to full scale (-inf for digital silence)."""
+    r = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if len(y) else 0.0
+    return 20 * np.log10(r) if r > 0 else float("-inf")
+
+
+def normalize_loudness(y: np.ndarray, target_dbfs: float = -23.0, max_gain_db: float = 50.0) -> np.ndarray:
+    """Scale so the loud half of the 25 ms frames has ``target_dbfs`` RMS (recording level removed,
+    the dynamics within the utterance kept); peaks are kept below full scale."""
+    if len(y) == 0:
+        return y
+    n = 400
+    m = len(y) // n
+    frames = y[: m * n].reshape(m, n) if m else y[None, :]
+    e = np.mean(np.square(frames, dtype=np.float64), axis=1)
+    active = e[e >= np.median(e)]
+    level = 10 * np.log10(max(float(active.mean()), 1e-20))
+    gain = 10 ** (min(target_dbfs - level, max_gain_db) / 20)
+    out = y * np.float32(gain)
+    peak = float(np.abs(out).max())
+    if peak > 0.999:
+        out *= np.float32(0.999 / peak)
+    return out
+
+
+def is_audio_path(x) -> bool:
+    return isinstance(x, (str, os.PathLike)) and Path(x).suffix.lower() in AUDIO_SUFFIXES

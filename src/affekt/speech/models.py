@@ -1,0 +1,323 @@
+"""Speech model families; each is an :class:`~affekt.core.recognizer.EmotionClassifier` over
+audio inputs (file paths or ``(samples, sample_rate)`` tuples) and trainable with
+``affekt train --modality speech``.
+
+=========  ===================================================================================
+svm        utterance functionals (:mod:`affekt.speech.features`) -> standardised -> RBF SVM
+rf         functionals -> random forest
+lgbm       functionals -> gradient boosting (LightGBM)
+logreg     functionals -> logistic regression (a fast linear baseline)
+cnn        log-mel CNN (SpecAugment; noise, speed and pitch-like augmentation) (torch)
+crnn       log-mel CNN front-end + BiLSTM + attention pooling over frames (torch)
+ensemble   soft voting over any of the above (default members: svm + cnn)
+=========  ===================================================================================
+
+Every input passes through :func:`affekt.speech.utterances.utterances`: decoding to 16 kHz
+mono, loudness normalisation, Silero VAD trimming; long recordings become a timeline of
+utterance windows, each scored on its own (``segments`` in the prediction).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+
+import joblib
+import numpy as np
+
+from affekt.core.errors import AffektError, InputError
+from affekt.core.recognizer import EmotionClassifier
+from affekt.core.registry import register_family
+from affekt.core.types import EmotionPrediction, Predictions
+from affekt.speech import features as F
+from affekt.speech.utterances import check_input, input_name, utterances
+
+
+# --------------------------------------------------------------------------- caching
+def _cache_file(x, kind: str) -> Path | None:
+    """Where the representations of file ``x`` are kept under $AFFEKT_CACHE (opt-in), or None."""
+    root = os.environ.get("AFFEKT_CACHE")
+    if not root or not isinstance(x, (str, os.PathLike)):
+        return None
+    p = Path(x)
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    key = hashlib.sha1(f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}|{kind}".encode()).hexdigest()
+    return Path(root) / "speech" / kind.replace("/", "_")[:80] / f"{key}.pkl"
+
+
+class SpeechClassifier(EmotionClassifier):
+    """Base of the speech families: subclasses turn one utterance into a representation
+    (``_repr``), score a list of them (``_score_reprs``) and fit on them (``_fit_reprs``)."""
+
+    modality = "speech"
+    max_window_s = 8.0
+    batch_size = 32
+
+    def check_item(self, x):
+        return check_input(x)
+
+    # -------------------------------------------------------------- subclass API
+    def _repr_kind(self) -> str:
+        raise NotImplementedError
+
+    def _repr(self, samples: np.ndarray):
+        raise NotImplementedError
+
+    def _score_reprs(self, R: list) -> np.ndarray:
+        raise NotImplementedError
+
+    def _fit_reprs(self, R: list, Y: np.ndarray, R_dev: list | None, Y_dev: np.ndarray | None) -> None:
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- utterances
+    def _windows(self, x) -> list[tuple[float, float, bool, object]]:
+        """[(start, end, speech_found, representation)] of one input (cached for files)."""
+        f = _cache_file(x, self._repr_kind())
+        if f is not None and f.exists():
+            with open(f, "rb") as fh:
+                return pickle.load(fh)
+        out = [(u.start, u.end, u.speech, self._repr(u.samples))
+               for u in utterances(x, max_window_s=self.max_window_s)]
+        if f is not None:
+            f.parent.mkdir(parents=True, exist_ok=True)
+            tmp = f.with_suffix(f".{os.getpid()}.tmp")
+            with open(tmp, "wb") as fh:
+                pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(f)
+        return out
+
+    def _all_windows(self, X: list, progress: bool = False) -> list:
+        it = X
+        if progress and len(X) > 50:
+            from tqdm import tqdm
+
+            it = tqdm(X, desc=f"{self.family}: features", unit="file", leave=False)
+        return [self._windows(x) for x in it]
+
+    def _fit(self, X, Y, X_dev, Y_dev):
+        W = self._all_windows(X, progress=True)
+        R = [w[3] for ws in W for w in ws]
+        idx = [i for i, ws in enumerate(W) for _ in ws]
+        R_dev = Yd = None
+        if X_dev is not None:
+            Wd = self._all_windows(X_dev, progress=True)
+            R_dev = [w[3] for ws in Wd for w in ws]
+            Yd = Y_dev[[i for i, ws in enumerate(Wd) for _ in ws]]
+        self._fit_reprs(R, Y[idx], R_dev, Yd)
+
+    def _scores(self, X) -> np.ndarray:
+        return np.vstack([self._item_scores(ws)[0] for ws in self._all_windows(list(X))])
+
+    def _item_scores(self, ws: list) -> tuple[np.ndarray, np.ndarray]:
+        """(duration-weighted mean scores of the item, per-window scores)."""
+        S = np.vstack([self._score_reprs([w[3] for w in ws[s:s + self.batch_size]])
+                       for s in range(0, len(ws), self.batch_size)])
+        d = np.array([max(w[1] - w[0], 1e-3) for w in ws])
+        return (d[:, None] * S).sum(axis=0) / d.sum(), S
+
+    # -------------------------------------------------------------- predict
+    def predict(self, X, *, label_space=None, errors: str = "raise") -> Predictions:
+        """One prediction per input; long inputs also get ``segments`` (a timeline of windows).
+        A file that cannot be decoded raises :class:`InputError` (``errors="raise"``) or gets an
+        error record (``errors="record"``)."""
+        self._check_fitted()
+        if isinstance(X, (str, bytes, os.PathLike)):
+            raise InputError("expected a list of inputs, got a single path; wrap it in a list")
+        X = list(X)
+        out = []
+        space_name = None
+        for x in X:
+            name = input_name(x)
+            err = check_input(x)
+            ws = None
+            if err is None:
+                try:
+                    ws = self._windows(x)
+                except AffektError as exc:
+                    err = str(exc)
+            if err is not None:
+                if errors == "raise":
+                    raise InputError(err)
+                out.append(EmotionPrediction(input=name, error=err, model_id=self.model_id_))
+                continue
+            item_p, S = self._item_scores(ws)
+            P, D, space = self._view(np.vstack([item_p, S]), label_space)
+            space_name = space.name
+            p = self._record(name, P[0], D[0], space)
+            p.span = {"start": ws[0][0], "end": ws[-1][1]}
+            if not all(w[2] for w in ws):
+                p.span["speech_detected"] = False
+            if len(ws) > 1 or (ws and ws[-1][1] > 20):
+                p.segments = []
+                for (a, b, _, _), pk, dk in zip(ws, P[1:], D[1:]):
+                    r = self._record(None, pk, dk, space)
+                    p.segments.append({"start": a, "end": b, "label": r.label,
+                                       "scores": {k: round(v, 4) for k, v in r.scores.items()}})
+            out.append(p)
+        return Predictions(out, model_id=self.model_id_, label_space=space_name)
+
+    def _record(self, name, P, D, space) -> EmotionPrediction:
+        p = EmotionPrediction(input=name, model_id=self.model_id_, label_space=space.name)
+        p.scores = {lab: float(s) for lab, s in zip(space.labels, P)}
+        p.label = space.labels[int(P.argmax())]
+        p.labels = sorted((lab for lab, d in zip(space.labels, D) if d), key=lambda lab: -p.scores[lab])
+        return p
+
+
+# --------------------------------------------------------------------------- functionals
+class FunctionalsClassifier(SpeechClassifier):
+    """Utterance functionals -> standardisation -> SVM (RBF) / random forest / LightGBM / logistic
+    regression, with balanced class weights."""
+
+    family = "svm"
+
+    def __init__(self, classifier: str = "svm", features: str = "functionals", C: float = 10.0,
+                 gamma: str | float = "scale", n_estimators: int = 500, learning_rate: float = 0.05,
+                 num_leaves: int = 15, seed: int = 0):
+        self.classifier = classifier
+        self.features = features
+        self.C = C
+        self.gamma = gamma
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.seed = seed
+
+    @property
+    def family(self):  # type: ignore[override]
+        return self.classifier
+
+    def _repr_kind(self) -> str:
+        return f"fx-{self.features}-v1"
+
+    def _repr(self, samples):
+        return F.feature_vector(samples, self.features)
+
+    def _make(self):
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        c = self.classifier
+        if c == "svm":
+            from sklearn.calibration import CalibratedClassifierCV
+            from sklearn.svm import SVC
+
+            est = CalibratedClassifierCV(SVC(C=self.C, gamma=self.gamma, kernel="rbf", class_weight="balanced",
+                                             random_state=self.seed), ensemble=False, cv=5)
+        elif c == "rf":
+            from sklearn.ensemble import RandomForestClassifier
+
+            est = RandomForestClassifier(n_estimators=self.n_estimators, class_weight="balanced_subsample",
+                                         n_jobs=-1, random_state=self.seed, min_samples_leaf=1)
+        elif c == "lgbm":
+            from affekt.core.errors import require
+
+            lgb = require("lightgbm", "speech")
+            est = lgb.LGBMClassifier(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                                     num_leaves=self.num_leaves, subsample=0.8, subsample_freq=1,
+                                     colsample_bytree=0.5, class_weight="balanced", random_state=self.seed,
+                                     verbose=-1, n_jobs=2)
+        elif c == "logreg":
+            from sklearn.linear_model import LogisticRegression
+
+            est = LogisticRegression(C=self.C / 100, max_iter=3000, class_weight="balanced")
+        else:
+            raise InputError(f"unknown classifier '{c}' (svm, rf, lgbm, logreg)")
+        return make_pipeline(StandardScaler(), est)
+
+    def _fit_reprs(self, R, Y, R_dev, Y_dev):
+        Xf = np.vstack(R)
+        y = Y.argmax(axis=1)
+        self.pipe_ = self._make().fit(Xf, y)
+        self.classes_ = self.pipe_.classes_
+
+    def _score_reprs(self, R) -> np.ndarray:
+        P = self.pipe_.predict_proba(np.vstack(R))
+        out = np.zeros((len(R), len(self.labels_)), np.float32)
+        out[:, self.classes_] = P
+        return out
+
+    def _get_state(self, folder: Path) -> dict:
+        joblib.dump({"pipe": self.pipe_, "classes": self.classes_}, folder / "model.joblib", compress=3)
+        return super()._get_state(folder)
+
+    def _set_state(self, folder: Path, manifest: dict) -> None:
+        super()._set_state(folder, manifest)
+        d = joblib.load(folder / "model.joblib")
+        self.pipe_, self.classes_ = d["pipe"], d["classes"]
+
+
+# --------------------------------------------------------------------------- ensemble
+class SpeechEnsemble(SpeechClassifier):
+    """Soft voting: the weighted mean of the members' probabilities (equal weights by default).
+    The audio is decoded, normalised and VAD-trimmed once for all members."""
+
+    family = "ensemble"
+
+    def __init__(self, members: list | None = None, weights: list | None = None):
+        self.members = members
+        self.weights = weights
+
+    def _members(self) -> list:
+        if self.members:
+            return self.members
+        from affekt.speech._nets import SpectrogramNet
+
+        return [FunctionalsClassifier(), SpectrogramNet()]
+
+    def _repr_kind(self) -> str:
+        ms = getattr(self, "members_", None) or self._members()
+        return "ens-" + "+".join(m._repr_kind() for m in ms)
+
+    def _repr(self, samples):
+        return tuple(m._repr(samples) for m in self.members_)
+
+    def _fit(self, X, Y, X_dev, Y_dev):
+        self.members_ = self._members()
+        for m in self.members_:
+            m.fit(X, Y, X_dev=X_dev, y_dev=Y_dev, label_space=self.labels_)
+        w = np.asarray(self.weights or [1.0] * len(self.members_), np.float64)
+        if len(w) != len(self.members_):
+            raise InputError(f"{len(w)} weights for {len(self.members_)} ensemble members")
+        self.weights_ = (w / w.sum()).tolist()
+
+    def _score_reprs(self, R) -> np.ndarray:
+        return sum(w * m._score_reprs([r[k] for r in R])
+                   for k, (m, w) in enumerate(zip(self.members_, self.weights_)))
+
+    def _get_state(self, folder: Path) -> dict:
+        for k, m in enumerate(self.members_):
+            m.model_id_ = getattr(m, "model_id_", None) or f"{self.model_id_}-member{k}"
+            m.save(folder / f"member_{k}")
+        return {**super()._get_state(folder), "n_members": len(self.members_), "weights": self.weights_}
+
+    def _set_state(self, folder: Path, manifest: dict) -> None:
+        from affekt.core.recognizer import Recognizer
+
+        super()._set_state(folder, manifest)
+        self.members_ = [Recognizer._from_folder(folder / f"member_{k}") for k in range(manifest["n_members"])]
+        self.weights_ = manifest["weights"]
+
+    def _manifest_params(self) -> dict:
+        return {"weights": self.weights}
+
+
+def _net(arch: str):
+    def make(**kw):
+        from affekt.speech._nets import SpectrogramNet
+
+        return SpectrogramNet(arch=arch, **kw)
+    return make
+
+
+register_family("speech", "svm", lambda **kw: FunctionalsClassifier(classifier="svm", **kw), "classification")
+register_family("speech", "rf", lambda **kw: FunctionalsClassifier(classifier="rf", **kw), "classification")
+register_family("speech", "lgbm", lambda **kw: FunctionalsClassifier(classifier="lgbm", **kw), "classification")
+register_family("speech", "logreg", lambda **kw: FunctionalsClassifier(classifier="logreg", **kw), "classification")
+register_family("speech", "cnn", _net("cnn"), "classification")
+register_family("speech", "crnn", _net("crnn"), "classification")
+register_family("speech", "ensemble", SpeechEnsemble, "classification")
