@@ -80,7 +80,7 @@ def _build(arch: str, n_labels: int, n_mels: int, width: int, dropout: float):
 
     def _mask(lengths, stride, T):
         steps = torch.clamp((lengths + stride - 1) // stride, min=1, max=T)
-        return (torch.arange(T)[None, :] < steps[:, None]).float()
+        return (torch.arange(T, device=lengths.device)[None, :] < steps[:, None]).float()
 
     if arch == "cnn":
         return CNN()
@@ -95,7 +95,7 @@ class SpectrogramNet(SpeechClassifier):
     def __init__(self, arch: str = "cnn", epochs: int = 40, lr: float = 2e-3, batch: int = 32, width: int = 24,
                  dropout: float = 0.3, n_mels: int = F.N_MELS, specaugment: bool = True, noise: bool = True,
                  speed: bool = True, pitch: bool = True, mixup: float = 0.0, seed: int = 0,
-                 checkpoint_dir: str | None = None):
+                 checkpoint_dir: str | None = None, device: str = "auto"):
         self.arch = arch
         self.epochs = epochs
         self.lr = lr
@@ -110,6 +110,14 @@ class SpectrogramNet(SpeechClassifier):
         self.mixup = mixup
         self.seed = seed
         self.checkpoint_dir = checkpoint_dir
+        self.device = device
+
+    def _device(self):
+        """``auto``: a CUDA GPU when torch sees one, else the CPU (never required)."""
+        torch = _torch()
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
 
     @property
     def family(self):  # type: ignore[override]
@@ -167,9 +175,11 @@ class SpectrogramNet(SpeechClassifier):
         self.mean_ = allf.mean(axis=1).astype(np.float32)
         self.std_ = np.float32(allf.std() + 1e-3)
         y = Y.argmax(axis=1)
+        onehot = np.eye(Y.shape[1], dtype=np.float32)[y]
         counts = np.bincount(y, minlength=Y.shape[1]).astype(np.float64)
-        cw = torch.tensor(len(y) / (len(counts) * np.maximum(counts, 1)), dtype=torch.float32)
-        self.net_ = _build(self.arch, Y.shape[1], self.n_mels, self.width, self.dropout)
+        dev = self._device()
+        cw = torch.tensor(len(y) / (len(counts) * np.maximum(counts, 1)), dtype=torch.float32, device=dev)
+        self.net_ = _build(self.arch, Y.shape[1], self.n_mels, self.width, self.dropout).to(dev)
         steps = int(np.ceil(len(R) / self.batch)) * self.epochs
 
         def batches(epoch):
@@ -177,7 +187,14 @@ class SpectrogramNet(SpeechClassifier):
             for s in range(0, len(order), self.batch):
                 ids = order[s:s + self.batch]
                 x, lengths = self._train_batch([R[i] for i in ids], rng)
-                yield (x, lengths), torch.as_tensor(y[ids])
+                t = torch.as_tensor(onehot[ids])
+                if self.mixup > 0:  # mix each example with another of the batch (soft targets)
+                    lam = float(rng.beta(self.mixup, self.mixup))
+                    perm = torch.as_tensor(rng.permutation(len(ids)))
+                    x = lam * x + (1 - lam) * x[perm]
+                    lengths = torch.maximum(lengths, lengths[perm])
+                    t = lam * t + (1 - lam) * t[perm]
+                yield (x.to(dev), lengths.to(dev)), t.to(dev)
 
         lossf = torch.nn.CrossEntropyLoss(weight=cw, label_smoothing=0.05)
         self.history_ = fit_torch(self.net_, batches, lossf, None, epochs=self.epochs, lr=self.lr,
@@ -236,18 +253,20 @@ class SpectrogramNet(SpeechClassifier):
         xs = [(r.astype(np.float32) - self.mean_[:, None]) / self.std_ for r in R]
         order = np.argsort([x.shape[1] for x in xs])
         out = np.zeros((len(xs), len(self.labels_)), np.float32)
+        dev = next(self.net_.parameters()).device
         with torch.inference_mode():
             for s in range(0, len(order), 16):
                 ids = order[s:s + 16]
                 x, lengths = self._pad([xs[i] for i in ids], torch)
-                out[ids] = torch.softmax(self.net_(x, lengths), dim=1).numpy()
+                out[ids] = torch.softmax(self.net_(x.to(dev), lengths.to(dev)), dim=1).cpu().numpy()
         return out
 
     # ------------------------------------------------------------ save / load
     def _get_state(self, folder: Path) -> dict:
         from safetensors.torch import save_file
 
-        sd = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in self.net_.state_dict().items()}
+        sd = {k: (v.half() if v.is_floating_point() else v).cpu().contiguous()
+              for k, v in self.net_.state_dict().items()}
         save_file(sd, str(folder / "net.safetensors"))
         np.save(folder / "norm.npy", np.concatenate([self.mean_, [self.std_]]).astype(np.float32))
         (folder / "history.json").write_text(json.dumps(getattr(self, "history_", [])))
