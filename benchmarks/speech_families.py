@@ -73,6 +73,8 @@ def main() -> None:
     ap.add_argument("--out", default="benchmarks/results/speech_families.json")
     ap.add_argument("--skip-done", action="store_true")
     ap.add_argument("--no-cross", action="store_true", help="skip TESS folds and the cross-corpus runs")
+    ap.add_argument("--keep-predictions", action="store_true",
+                    help="also store the out-of-fold RAVDESS probabilities (to combine families afterwards)")
     ap.add_argument("-p", "--param", action="append", default=[], help="family:key=value (JSON value)")
     a = ap.parse_args()
     params: dict = {}
@@ -94,8 +96,11 @@ def main() -> None:
         df = rav.split("all")
         X, y = rav.xy("all")
         cv = cross_validate(make_family("speech", fam, **kw), X, y, protocol="folds", folds=df["fold"].tolist(),
-                            label_space=rav.label_space, attributes={"gender": df["gender"].tolist()}, progress=True)
+                            label_space=rav.label_space, attributes={"gender": df["gender"].tolist()}, progress=True,
+                            keep_predictions=a.keep_predictions)
         r["ravdess_8class_6fold"] = _brief(cv)
+        if a.keep_predictions:
+            r["ravdess_predictions"] = cv["predictions"]
         print(f"{fam}: RAVDESS UAR {cv['balanced_accuracy']['mean']:.4f} WA {cv['accuracy']['mean']:.4f} "
               f"F1 {cv['macro_f1']['mean']:.4f} ({time.time() - t0:.0f}s)", flush=True)
         if not a.no_cross:

@@ -206,7 +206,7 @@ class SpectrogramNet(SpeechClassifier):
         torch = _torch()
         xs = []
         for r in reps:
-            s = rng.choice(SPEEDS) if (self.speed and isinstance(r, dict)) else 1.0
+            s = float(rng.choice(list(r))) if (self.speed and isinstance(r, dict)) else 1.0
             m = (r[s] if isinstance(r, dict) else r).astype(np.float32)
             if m.shape[1] > CROP:
                 a = rng.integers(0, m.shape[1] - CROP + 1)
