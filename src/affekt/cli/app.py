@@ -118,18 +118,28 @@ def _run_batched(model, items: list, label_space, batch_size: int = 256, progres
 
 @app.command()
 @friendly
-def analyze(inputs: List[str] = typer.Argument(..., help="Texts, or .txt/.csv/.tsv/.jsonl files of texts."),
+def analyze(inputs: List[str] = typer.Argument(..., help="Texts, .txt/.csv/.tsv/.jsonl files of texts, or audio files."),
             model: Optional[str] = ModelOpt, label_space: Optional[str] = SpaceOpt,
             top: int = typer.Option(3, help="How many emotions to show per item."),
             as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-            text_column: str = typer.Option("text", help="Column/field holding the text in a table file.")):
-    """Recognise the emotions in texts (the main job)."""
+            text_column: str = typer.Option("text", help="Column/field holding the text in a table file."),
+            timeline: Optional[List[Path]] = typer.Option(
+                None, help="Audio: also write the timeline of windows to this .csv, .jsonl or .png (repeatable).")):
+    """Recognise the emotions in texts or speech recordings (the main job)."""
     from affekt.core.errors import InputError
+    from affekt.io.audio import is_audio_path
 
     if label_space:
         from affekt.core.labels import get_label_space
 
         get_label_space(label_space)
+    audio = [is_audio_path(x) for x in inputs]
+    if any(audio):
+        if not all(audio):
+            raise InputError("give either texts or audio files to one `affekt analyze`, not both")
+        return _analyze_audio(inputs, model, label_space, top, as_json, timeline or [])
+    if timeline:
+        raise InputError("--timeline is for audio inputs")
     items = _collect_inputs(inputs, text_column)
     if not items:
         raise InputError("nothing to analyze")
@@ -141,6 +151,57 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts, or .txt/.csv/.t
         _print_table(preds, top, m)
     if all(p.error for p in preds):
         raise typer.Exit(1)
+
+
+def _analyze_audio(paths: list[str], model, label_space, top: int, as_json: bool, timeline: list[Path]) -> None:
+    from affekt.speech.timeline import TIMELINE_SUFFIXES, write_timeline
+
+    for t in timeline:
+        if t.suffix.lower() not in TIMELINE_SUFFIXES:
+            from affekt.core.errors import InputError
+
+            raise InputError(f"--timeline '{t}': use a {', '.join(TIMELINE_SUFFIXES)} file")
+    m = _load_for(model, "speech")
+    preds = m.predict(paths, label_space=label_space, errors="record")
+    for t in timeline:
+        for p in preds:
+            if not p.error:
+                out = t if len(paths) == 1 else t.with_name(f"{t.stem}.{Path(str(p.input)).stem}{t.suffix}")
+                write_timeline(p, out)
+                typer.echo(f"timeline written to {out}", err=True)
+    if as_json:
+        typer.echo(json.dumps([p.to_dict() for p in preds], ensure_ascii=False, indent=2))
+    else:
+        _print_table(preds, top, m)
+        for p in preds:
+            if p.segments:
+                _print_segments(p, top)
+    if all(p.error for p in preds):
+        raise typer.Exit(1)
+
+
+def _print_segments(p, top: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"timeline of {p.input} ({len(p.segments)} speech windows)")
+    for c in ("start (s)", "end (s)", "emotion", "scores"):
+        t.add_column(c)
+    for s in p.segments:
+        best = sorted(s["scores"].items(), key=lambda kv: -kv[1])[:top]
+        t.add_row(f"{s['start']:.1f}", f"{s['end']:.1f}", s["label"], ", ".join(f"{k} {v:.2f}" for k, v in best))
+    Console().print(t)
+
+
+def _load_for(model: str | None, modality: str):
+    """Load ``model`` (or the modality's default) and check it is a model of that modality."""
+    from affekt.core.errors import InputError
+
+    m = _load(model, modality)
+    if getattr(m, "modality", modality) != modality:
+        raise InputError(f"model '{model}' is a {m.modality} model; these inputs need a {modality} model "
+                         "(see `affekt models`)")
+    return m
 
 
 def _print_table(preds, top: int, model) -> None:
@@ -173,9 +234,10 @@ def _print_table(preds, top: int, model) -> None:
 
 @app.command()
 @friendly
-def predict(input: Path = typer.Option(..., "--input", "-i", help=".txt (a text per line), .csv/.tsv or .jsonl"),
+def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a text per line), .csv/.tsv or .jsonl; "
+                                       "speech: an audio file, a folder (recursive) or a .txt list of paths"),
             output: Path = typer.Option(..., "--output", "-o", help="JSONL: one object per input item, in order."),
-            modality: str = typer.Option("text", help="text (speech, face, ... come later)"),
+            modality: str = typer.Option("text", help="text or speech"),
             model: Optional[str] = ModelOpt, label_space: Optional[str] = SpaceOpt,
             text_column: str = typer.Option("text", help="Column (csv/tsv) or field (jsonl) with the text."),
             batch_size: int = typer.Option(256, min=1)):
@@ -183,12 +245,14 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help=".txt (a text 
     from affekt.core.errors import InputError
     from affekt.io.text import read_texts
 
-    if modality != "text":
-        raise InputError(f"modality '{modality}' is not available yet (available: text)")
+    if modality not in ("text", "speech"):
+        raise InputError(f"modality '{modality}' is not available yet (available: text, speech)")
     if label_space:
         from affekt.core.labels import get_label_space
 
         get_label_space(label_space)
+    if modality == "speech":
+        return _predict_audio(input, output, model, label_space)
     items = read_texts(input, text_column)
     m = _load(model, modality)
     preds = _run_batched(m, items, label_space, batch_size, progress=len(items) >= 500)
@@ -203,35 +267,91 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help=".txt (a text 
                err=True)
 
 
+def _predict_audio(input: Path, output: Path, model, label_space) -> None:
+    """Speech files in input order, one JSONL line each, written as they are done (a failing file
+    gets an error record); a progress bar on stderr."""
+    from tqdm import tqdm
+
+    from affekt.io.audio import collect_audio
+
+    items = collect_audio(input)
+    m = _load_for(model, "speech")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".part")
+    n_err = 0
+    with open(tmp, "w", encoding="utf-8") as fh, tqdm(total=len(items), unit="file", file=sys.stderr,
+                                                       desc="predict", disable=len(items) < 2) as bar:
+        for s in range(0, len(items), 16):
+            for p in m.predict(items[s:s + 16], label_space=label_space, errors="record"):
+                n_err += bool(p.error)
+                fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+            fh.flush()
+            bar.update(len(items[s:s + 16]))
+    tmp.replace(output)
+    typer.echo(f"wrote {len(items)} predictions to {output}" + (f" ({n_err} files with errors)" if n_err else ""),
+               err=True)
+
+
 def _dataset(dataset: str, data_dir: Path, text_column: str, label_column: list[str] | None,
-             label_sep: str | None, group_column: str | None):
+             label_sep: str | None, group_column: str | None, modality: str = "text"):
     from affekt.datasets import load_dataset
 
     kw = {}
     if dataset.lower() in ("csv", "tsv", "jsonl", "table"):
-        kw = dict(text_column=text_column, label_columns=label_column or ["label"], label_sep=label_sep,
-                  group_column=group_column)
-    return load_dataset(dataset, data_dir, **kw)
+        if modality == "speech":
+            kw = dict(label_column=(label_column or ["label"])[0], speaker_column=group_column or "speaker")
+        else:
+            kw = dict(text_column=text_column, label_columns=label_column or ["label"], label_sep=label_sep,
+                      group_column=group_column)
+    return load_dataset(dataset, data_dir, modality=modality, **kw)
+
+
+def _datasets(names: list[str], dirs: list[Path], label_space: str | None, modality: str, **kw):
+    """One ``--dataset``/``--data-dir`` pair, or several combined (labels mapped into --label-space)."""
+    from affekt.core.errors import InputError
+
+    if len(names) != len(dirs):
+        raise InputError(f"{len(names)} --dataset but {len(dirs)} --data-dir: give one folder per dataset, in order")
+    ds = [_dataset(n, d, modality=modality, **kw) for n, d in zip(names, dirs)]
+    if len(ds) == 1 and not label_space:
+        return ds[0]
+    if len(ds) > 1 and not label_space:
+        raise InputError("combining datasets needs --label-space (e.g. ekman) to put their labels in one space")
+    if len(ds) == 1 and ds[0].label_space.name == label_space:
+        return ds[0]
+    if ds[0].task != "classification":
+        raise InputError("--label-space applies to categorical datasets")
+    from affekt.datasets import concat
+
+    return concat(ds, label_space)
 
 
 @app.command()
 @friendly
-def train(ctx: typer.Context, dataset: str = typer.Option(..., help="goemotions | carer | emobank | csv"),
-          data_dir: Path = typer.Option(..., help="Folder (or table file for csv) as the dataset is published."),
+def train(ctx: typer.Context,
+          dataset: List[str] = typer.Option(..., help="text: goemotions | carer | emobank | csv; speech: ravdess | "
+                                            "tess | cremad | emodb | savee | folder | csv. Repeat to combine corpora."),
+          data_dir: List[Path] = typer.Option(..., help="Folder (or table file for csv) as the dataset is published; "
+                                              "one per --dataset."),
           output: Path = typer.Option(..., "--output", "-o", help="Folder to save the model in."),
-          modality: str = typer.Option("text"),
+          modality: str = typer.Option("text", help="text or speech"),
           family: Optional[str] = typer.Option(None, "--model", help="Model family (see `affekt families`)."),
+          label_space: Optional[str] = typer.Option(None, "--label-space", "-l",
+                                                    help="Map the labels into this space before training (e.g. ekman)."),
           cv: Optional[int] = typer.Option(None, help="Also report K-fold cross-validation (grouped if --group-column)."),
-          protocol: Optional[str] = typer.Option(None, help="CV protocol: kfold, group-kfold, logo (leave-one-group-out), loo."),
+          protocol: Optional[str] = typer.Option(None, help="CV protocol: kfold, group-kfold, logo (leave-one-group-out, "
+                                                 "e.g. leave-one-speaker-out), loo, folds (the corpus's own folds)."),
           tune_trials: int = typer.Option(0, "--tune", help="Optuna trials on the dev split before training."),
           param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="Family parameter key=value (JSON values)."),
           seed: int = typer.Option(0),
           text_column: str = typer.Option("text"), label_column: Optional[List[str]] = typer.Option(None),
           label_sep: Optional[str] = typer.Option(None), group_column: Optional[str] = typer.Option(None)):
-    """Train a model family on a dataset, evaluate it on the test split, save it with its card."""
+    """Train a model family on a dataset, evaluate it (test split, or speaker-independent CV for
+    corpora without one), save it with its card."""
     from affekt.training.pipeline import train as run
 
-    ds = _dataset(dataset, data_dir, text_column, label_column, label_sep, group_column)
+    ds = _datasets(dataset, data_dir, label_space, modality, text_column=text_column, label_column=label_column,
+                   label_sep=label_sep, group_column=group_column)
     res = run(modality, ds, output, family=family, params=_parse_params(param), cv=cv, protocol=protocol,
               tune_trials=tune_trials,
               seed=seed, command=_command_line("train", ctx.params))
@@ -259,9 +379,13 @@ def _print_summary(res: dict) -> None:
         typer.echo("test: " + ", ".join(f"{k}={v:.4f}" for k, v in _headline(res["test"]).items()))
     if "cv" in res:
         cvr = res["cv"]
-        for k in ("macro_f1", "balanced_accuracy", "valence_pearson_r"):
+        for k in ("macro_f1", "balanced_accuracy", "accuracy", "valence_pearson_r"):
             if k in cvr:
                 typer.echo(f"{cvr['protocol']} {cvr['k']}-fold {k}: {cvr[k]['mean']:.4f} ± {cvr[k]['std']:.4f}")
+        for attr, groups in cvr.get("by_attribute", {}).items():
+            for g, d in groups.items():
+                if "balanced_accuracy" in d:
+                    typer.echo(f"  {attr}={g}: balanced_accuracy {d['balanced_accuracy']['mean']:.4f}")
 
 
 @app.command()
@@ -317,8 +441,8 @@ def models(as_json: bool = typer.Option(False, "--json")):
     from rich.table import Table
 
     t = Table(title="affekt models", show_lines=True)
-    for c in ("name", "modality", "family", "label space", "dimensions", "test metrics", "where"):
-        t.add_column(c, no_wrap=c in ("name", "test metrics"))
+    for c in ("name", "modality", "family", "label space", "dimensions", "metrics (see model card)", "where"):
+        t.add_column(c, no_wrap=c in ("name", "metrics (see model card)"))
     for r in rows:
         t.add_row(r["name"], r["modality"] or "", r["family"] or "", r["label_space"] or "",
                   "\n".join(r["dimensions"]),

@@ -14,7 +14,7 @@ from typing import Callable
 from affekt.core.errors import ModelNotFoundError
 from affekt.core.recognizer import MANIFEST, Recognizer
 
-DEFAULT_MODELS = {"text": "text-default"}
+DEFAULT_MODELS = {"text": "text-default", "speech": "speech-default"}
 
 
 def bundled_dir() -> Path:

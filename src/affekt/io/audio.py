@@ -201,3 +201,37 @@ def normalize_loudness(y: np.ndarray, target_dbfs: float = -23.0, max_gain_db: f
 
 def is_audio_path(x) -> bool:
     return isinstance(x, (str, os.PathLike)) and Path(x).suffix.lower() in AUDIO_SUFFIXES
+
+
+LIST_SUFFIXES = (".txt", ".lst")
+
+
+def collect_audio(path) -> list[str]:
+    """The audio inputs named by one ``--input``: an audio file; a folder (every audio file
+    under it, recursively, in sorted order); or a ``.txt`` list (one path per line, relative
+    to the list's folder; blank lines and ``#`` comments skipped). Listed files are returned
+    even when missing or broken: each then gets its own error record at prediction time."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"input '{p}' does not exist")
+    if p.is_dir():
+        files = sorted(str(f) for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES)
+        if not files:
+            raise InputError(f"folder '{p}' holds no audio files (looked for {', '.join(AUDIO_SUFFIXES)}, recursively)")
+        return files
+    suffix = p.suffix.lower()
+    if suffix in LIST_SUFFIXES:
+        from affekt.io.text import read_bytes_utf8
+
+        out = []
+        for line in read_bytes_utf8(p).splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                q = Path(line)
+                out.append(str(q if q.is_absolute() else p.parent / q))
+        if not out:
+            raise InputError(f"list '{p}' names no files")
+        return out
+    if suffix in AUDIO_SUFFIXES:
+        return [str(p)]
+    raise InputError(f"'{p}': not an audio file, folder or .txt list (audio: {', '.join(AUDIO_SUFFIXES)})")

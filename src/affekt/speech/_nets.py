@@ -120,7 +120,7 @@ class SpectrogramNet(SpeechClassifier):
         return torch.device(self.device)
 
     @property
-    def family(self):  # type: ignore[override]
+    def family(self):  # type: ignore[override]  # noqa: F811
         return self.arch
 
     # ------------------------------------------------------------ representations

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import threading
 from pathlib import Path
 
 import joblib
@@ -32,6 +33,14 @@ from affekt.core.registry import register_family
 from affekt.core.types import EmotionPrediction, Predictions
 from affekt.speech import features as F
 from affekt.speech.utterances import check_input, input_name, utterances
+
+
+def _n_jobs() -> int:
+    """Threads for per-file work: $AFFEKT_JOBS, else the CPU count (at most 4)."""
+    try:
+        return max(1, int(os.environ.get("AFFEKT_JOBS", "0"))) if os.environ.get("AFFEKT_JOBS") else min(4, os.cpu_count() or 1)
+    except ValueError:
+        return 1
 
 
 # --------------------------------------------------------------------------- caching
@@ -84,19 +93,50 @@ class SpeechClassifier(EmotionClassifier):
                for u in utterances(x, max_window_s=self.max_window_s)]
         if f is not None:
             f.parent.mkdir(parents=True, exist_ok=True)
-            tmp = f.with_suffix(f".{os.getpid()}.tmp")
+            tmp = f.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
             with open(tmp, "wb") as fh:
                 pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(f)
         return out
 
-    def _all_windows(self, X: list, progress: bool = False) -> list:
-        it = X
+    def _all_windows(self, X: list, progress: bool = False, errors: bool = False) -> list:
+        """Windows of every input, in order, computed by a few threads (decoding, VAD and the
+        feature maths release the GIL). ``errors=True``: a failing input gives its message
+        (a str) instead of raising."""
+        def one(x):
+            if not errors:
+                return self._windows(x)
+            err = check_input(x)
+            if err is not None:
+                return err
+            try:
+                return self._windows(x)
+            except AffektError as exc:
+                return str(exc)
+
+        bar = None
         if progress and len(X) > 50:
             from tqdm import tqdm
 
-            it = tqdm(X, desc=f"{self.family}: features", unit="file", leave=False)
-        return [self._windows(x) for x in it]
+            bar = tqdm(total=len(X), desc=f"{self.family}: features", unit="file", leave=False)
+        jobs = _n_jobs()
+        out: list = []
+        if jobs > 1 and len(X) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(jobs) as ex:
+                for w in ex.map(one, X):
+                    out.append(w)
+                    if bar is not None:
+                        bar.update()
+        else:
+            for x in X:
+                out.append(one(x))
+                if bar is not None:
+                    bar.update()
+        if bar is not None:
+            bar.close()
+        return out
 
     def _fit(self, X, Y, X_dev, Y_dev):
         W = self._all_windows(X, progress=True)
@@ -110,14 +150,21 @@ class SpeechClassifier(EmotionClassifier):
         self._fit_reprs(R, Y[idx], R_dev, Yd)
 
     def _scores(self, X) -> np.ndarray:
-        return np.vstack([self._item_scores(ws)[0] for ws in self._all_windows(list(X))])
+        return np.vstack([p for p, _ in self._items_scores(self._all_windows(list(X)))])
 
-    def _item_scores(self, ws: list) -> tuple[np.ndarray, np.ndarray]:
-        """(duration-weighted mean scores of the item, per-window scores)."""
-        S = np.vstack([self._score_reprs([w[3] for w in ws[s:s + self.batch_size]])
-                       for s in range(0, len(ws), self.batch_size)])
-        d = np.array([max(w[1] - w[0], 1e-3) for w in ws])
-        return (d[:, None] * S).sum(axis=0) / d.sum(), S
+    def _items_scores(self, W: list) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per item of ``W`` (each a list of windows): (duration-weighted mean scores, per-window
+        scores). All windows are scored together, in batches."""
+        flat = [w[3] for ws in W for w in ws]
+        S = np.vstack([self._score_reprs(flat[s:s + self.batch_size]) for s in range(0, len(flat), self.batch_size)]) \
+            if flat else np.zeros((0, len(self.labels_)), np.float32)
+        out, k = [], 0
+        for ws in W:
+            Si = S[k:k + len(ws)]
+            k += len(ws)
+            d = np.array([max(w[1] - w[0], 1e-3) for w in ws])
+            out.append(((d[:, None] * Si).sum(axis=0) / d.sum(), Si))
+        return out
 
     # -------------------------------------------------------------- predict
     def predict(self, X, *, label_space=None, errors: str = "raise") -> Predictions:
@@ -128,23 +175,20 @@ class SpeechClassifier(EmotionClassifier):
         if isinstance(X, (str, bytes, os.PathLike)):
             raise InputError("expected a list of inputs, got a single path; wrap it in a list")
         X = list(X)
+        W = self._all_windows(X, errors=True)
+        if errors == "raise":
+            bad = next((w for w in W if isinstance(w, str)), None)
+            if bad is not None:
+                raise InputError(bad)
+        scored = iter(self._items_scores([ws for ws in W if not isinstance(ws, str)]))
         out = []
         space_name = None
-        for x in X:
+        for x, ws in zip(X, W):
             name = input_name(x)
-            err = check_input(x)
-            ws = None
-            if err is None:
-                try:
-                    ws = self._windows(x)
-                except AffektError as exc:
-                    err = str(exc)
-            if err is not None:
-                if errors == "raise":
-                    raise InputError(err)
-                out.append(EmotionPrediction(input=name, error=err, model_id=self.model_id_))
+            if isinstance(ws, str):
+                out.append(EmotionPrediction(input=name, error=ws, model_id=self.model_id_))
                 continue
-            item_p, S = self._item_scores(ws)
+            item_p, S = next(scored)
             P, D, space = self._view(np.vstack([item_p, S]), label_space)
             space_name = space.name
             p = self._record(name, P[0], D[0], space)
@@ -188,7 +232,7 @@ class FunctionalsClassifier(SpeechClassifier):
         self.seed = seed
 
     @property
-    def family(self):  # type: ignore[override]
+    def family(self):  # type: ignore[override]  # noqa: F811
         return self.classifier
 
     def _repr_kind(self) -> str:

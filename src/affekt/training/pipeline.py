@@ -23,8 +23,10 @@ def seed_everything(seed: int) -> None:
         pass
 
 
-# the most accurate family affekt has for each task (tfidf trains in a minute, if that matters more)
+# the most accurate family affekt has for each task (tfidf trains in a minute, if that matters more);
+# speech: the RBF SVM on functionals, which trains in seconds on a CPU (see docs/results/speech.md)
 DEFAULT_FAMILY = {"classification": "ensemble", "regression": "vad"}
+DEFAULT_FAMILY_BY_MODALITY = {"speech": {"classification": "svm"}}
 
 
 def train(modality: str, dataset, output, *, family: str | None = None, params: dict | None = None,
@@ -36,7 +38,7 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
     from affekt.evaluation.report import write_report
 
     seed_everything(seed)
-    family = family or DEFAULT_FAMILY[dataset.task]
+    family = family or DEFAULT_FAMILY_BY_MODALITY.get(modality, DEFAULT_FAMILY)[dataset.task]
     fams = families(modality)
     if family not in fams:
         raise DataError(f"unknown {modality} family '{family}' (known: {', '.join(fams)})")
@@ -49,15 +51,24 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
 
         params, trials = tune(modality, family, dataset, tune_trials, base_params=params, seed=seed)
         results["tuning"] = {"n_trials": tune_trials, "best_params": params, "trials": trials}
-    if cv or protocol:
+    # a corpus without a test split (the speech corpora) is always evaluated by cross-validation:
+    # its own speaker-independent folds when it has them, else grouped (by speaker) k-fold
+    no_test = "train" not in dataset.splits
+    if cv or protocol or no_test:
         X, y = dataset.xy("all")
-        groups = dataset.split("all")[dataset.group].tolist() if dataset.group else None
-        protocol = protocol or ("group-kfold" if groups else "kfold")
+        df = dataset.split("all")
+        groups = df[dataset.group].tolist() if dataset.group else None
+        folds = df[dataset.folds].tolist() if dataset.folds else None
+        protocol = protocol or ("folds" if folds is not None and not cv else "group-kfold" if groups else "kfold")
+        if protocol == "folds" and folds is None:
+            raise DataError(f"dataset '{dataset.name}' has no predefined folds; use --protocol group-kfold or logo")
+        attributes = {a: df[a].tolist() for a in ("gender",) if a in df.columns}
         results["cv"] = cross_validate(make_family(modality, family, **params), X, y,
-                                       protocol=protocol, k=cv or 5, groups=groups,
-                                       label_space=dataset.label_space, task=dataset.task, seed=seed)
+                                       protocol=protocol, k=cv or 5, groups=groups, folds=folds,
+                                       label_space=dataset.label_space, task=dataset.task, seed=seed,
+                                       attributes=attributes or None)
     model = make_family(modality, family, **params)
-    Xtr, ytr = dataset.xy("train")
+    Xtr, ytr = dataset.xy("all" if no_test else "train")
     dev = dataset.dev_split
     Xd, yd = dataset.xy(dev) if dev else (None, None)
     t0 = time.time()
@@ -72,7 +83,7 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
     model.card_ = {
         "dataset": dataset.summary(), "data_licence": dataset.info.get("licence", "see dataset"),
         "family": family, "params": params, "seed": seed, "command": command,
-        "metrics": _headline(results.get("test", {})),
+        "metrics": _headline(results.get("test", {})) or _cv_headline(results.get("cv", {})),
     }
     model.save(output)
     from affekt.evaluation.report import to_jsonable
@@ -82,6 +93,15 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
         write_report({**results["test"], "dataset": dataset.name, "split": "test"}, Path(output) / "report",
                      title=f"{model.model_id_} on {dataset.name} test")
     return results
+
+
+def _cv_headline(cv: dict) -> dict:
+    """Cross-validation means (for corpora evaluated only by CV), named with their protocol."""
+    if not cv:
+        return {}
+    tag = f"{cv['protocol']}{cv['k']}_"
+    return {tag + k: round(cv[k]["mean"], 4) for k in ("balanced_accuracy", "accuracy", "macro_f1")
+            if isinstance(cv.get(k), dict)}
 
 
 def _headline(m: dict) -> dict:
