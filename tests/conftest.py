@@ -1,8 +1,10 @@
 """Synthetic fixtures: small emotion corpora made here, so the suite needs no ../shared data."""
 from __future__ import annotations
 
+import os
 import random
 
+import numpy as np
 import pytest
 
 WORDS = {
@@ -95,3 +97,169 @@ def emobank_dir(tmp_path):
         rows.append(f'id{i},{split},{v:.2f},{a:.2f},3.0,"I am {rng.choice(WORDS[lab])} {rng.choice(FILLER)}"')
     (tmp_path / "emobank.csv").write_text("\n".join(rows) + "\n")
     return tmp_path
+
+
+# ------------------------------------------------------------------------------ speech fixtures
+# Synthetic "speech": a harmonic tone whose f0 wanders around a class centre, with a
+# syllable-rate amplitude envelope and a little noise. Classes differ in pitch, rate and
+# level, so a tiny model can learn them. (Silero does not reliably call such tones speech:
+# tests that need a deterministic detector use ``energy_vad``.)
+SR = 16000
+SPEECH_CLASSES = {  # label -> (f0 Hz, syllables per second, peak amplitude)
+    "anger": (220.0, 6.0, 0.5),
+    "neutral": (150.0, 4.0, 0.25),
+    "sadness": (105.0, 2.5, 0.1),
+}
+
+
+def speech_like(dur: float = 1.2, f0: float = 150.0, rate: float = 4.0, amp: float = 0.3, seed: int = 0,
+                sr: int = SR, vibrato: float = 0.12, noise: float = 0.003) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(round(dur * sr))) / sr
+    f = f0 * (1 + vibrato * np.sin(2 * np.pi * 0.7 * t + rng.uniform(0, 2 * np.pi)))
+    phase = 2 * np.pi * np.cumsum(f) / sr
+    y = sum(0.6 ** k * np.sin((k + 1) * phase) for k in range(8))
+    env = np.abs(np.sin(np.pi * rate * t + rng.uniform(0, np.pi))) ** 0.7
+    y = y * env
+    y = amp * y / np.abs(y).max() + rng.normal(0, noise, len(t))
+    return y.astype(np.float32)
+
+
+def class_clip(label: str, seed: int, dur: float = 1.2, pad: float = 0.25) -> np.ndarray:
+    """One clip of a class (silence + speech-like + silence), jittered by ``seed``."""
+    f0, rate, amp = SPEECH_CLASSES[label]
+    rng = np.random.default_rng(1000 + seed)
+    y = speech_like(dur, f0 * rng.uniform(0.93, 1.07), rate * rng.uniform(0.9, 1.1), amp * rng.uniform(0.8, 1.2),
+                    seed=seed)
+    z = rng.normal(0, 3e-4, int(pad * SR)).astype(np.float32)
+    return np.concatenate([z, y, z])
+
+
+def write_audio(path, y, sr: int = SR, **kw):
+    import soundfile as sf
+
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    sf.write(path, y, sr, **kw)
+    return path
+
+
+def write_speech_folder(root, n_per_class: int = 8, seed: int = 0):
+    """``<root>/<label>/s<speaker>_<i>.wav``: the ``folder`` dataset layout; returns (paths, labels)."""
+    X, y = [], []
+    for c, label in enumerate(SPEECH_CLASSES):
+        for i in range(n_per_class):
+            X.append(write_audio(os.path.join(root, label, f"s{i % 4}_{i:02d}.wav"),
+                                 class_clip(label, seed + 100 * c + i)))
+            y.append(label)
+    return X, y
+
+
+def write_bad_audio(d):
+    """Broken inputs of every kind in folder ``d``: name -> (path, words its error must contain)."""
+    import soundfile as sf
+
+    d.mkdir(parents=True, exist_ok=True)
+    out = {}
+    (d / "empty.wav").write_bytes(b"")
+    out["empty"] = (d / "empty.wav", "empty file")
+    sf.write(d / "noframes.wav", np.zeros(0, np.float32), SR)  # a valid 44-byte header, no samples
+    out["noframes"] = (d / "noframes.wav", "no audio samples")
+    sf.write(d / "silent.wav", np.zeros(SR, np.float32), SR)
+    out["silent"] = (d / "silent.wav", "silent recording")
+    y = speech_like(2.0, seed=2)
+    for ext in ("wav", "flac", "aiff"):
+        whole = d / f"whole.{ext}"
+        sf.write(whole, y, SR)
+        b = whole.read_bytes()
+        (d / f"truncated.{ext}").write_bytes(b[: len(b) // 2])
+        whole.unlink()
+        out[f"truncated_{ext}"] = (d / f"truncated.{ext}", "truncated")
+    (d / "corrupt.flac").write_bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    out["corrupt"] = (d / "corrupt.flac", "not a known audio format")
+    (d / "notes.wav").write_text("this is a shopping list, not a recording\n")
+    out["text"] = (d / "notes.wav", "text file")
+    (d / "clip.xyz").write_bytes(b"\x00" * 100)
+    out["xyz"] = (d / "clip.xyz", "unsupported audio format")
+    out["missing"] = (d / "missing.wav", "not found")
+    (d / "folder.wav").mkdir()
+    out["folder"] = (d / "folder.wav", "folder")
+    return out
+
+
+# the long recording: speech-like bursts (start, end, class) separated by silences
+LONG_BURSTS = [(1.0, 4.0, "anger"), (6.0, 16.0, "sadness"), (18.0, 21.0, "neutral"), (23.5, 28.0, "anger"),
+               (30.0, 39.0, "neutral"), (41.0, 44.0, "sadness")]
+LONG_S = 45.0
+
+
+def long_recording() -> np.ndarray:
+    rng = np.random.default_rng(7)
+    y = rng.normal(0, 3e-4, int(LONG_S * SR)).astype(np.float32)
+    for k, (a, b, label) in enumerate(LONG_BURSTS):
+        f0, rate, amp = SPEECH_CLASSES[label]
+        s = speech_like(b - a, f0, rate, amp, seed=50 + k)
+        y[int(a * SR): int(a * SR) + len(s)] = s
+    return y
+
+
+@pytest.fixture(scope="session")
+def speech_corpus(tmp_path_factory):
+    """24 training clips in the folder layout (3 classes x 8) and 6 held-out clips."""
+    root = tmp_path_factory.mktemp("speech_corpus")
+    X, y = write_speech_folder(root / "train", 8, seed=0)
+    Xt, yt = [], []
+    for c, label in enumerate(SPEECH_CLASSES):
+        for i in range(2):
+            Xt.append(write_audio(root / "test" / f"{label}_{i}.wav", class_clip(label, 5000 + 10 * c + i)))
+            yt.append(label)
+    return {"root": root / "train", "X": X, "y": y, "X_test": Xt, "y_test": yt}
+
+
+@pytest.fixture(scope="session")
+def long_clip(tmp_path_factory):
+    return write_audio(tmp_path_factory.mktemp("long") / "long.wav", long_recording())
+
+
+@pytest.fixture()
+def energy_vad(monkeypatch):
+    """Silero replaced by a frame-energy detector (same framing and streaming contract), so the
+    logic around the VAD (trimming, windows, timelines) is deterministic on synthetic tones."""
+    from affekt.speech import vad
+
+    def probs(self, y, last=True):
+        y = np.concatenate([self._rest, np.asarray(y, np.float32)])
+        n = len(y) // vad.FRAME
+        if last and len(y) % vad.FRAME:
+            y = np.concatenate([y, np.zeros(vad.FRAME - len(y) % vad.FRAME, np.float32)])
+            n += 1
+        self._rest = y[n * vad.FRAME:]
+        rms = np.sqrt(np.mean(np.square(y[:n * vad.FRAME].reshape(n, vad.FRAME)), axis=1))
+        if last:
+            self.reset()
+        return np.where(rms > 0.01, 0.95, 0.02).astype(np.float32)
+
+    monkeypatch.setattr(vad.SileroVAD, "probs", probs)
+    return probs
+
+
+@pytest.fixture(scope="module")
+def speech_env(tmp_path_factory):
+    """A private AFFEKT_HOME; AFFEKT_CACHE pointed at a per-session folder (the cache is opt-in;
+    with it, the many fits of a test module decode and featurise each file once); and one
+    BLAS/torch thread: on a busy shared CPU, OpenMP threads waiting on each other make the tiny
+    LSTM of a crnn a hundred times slower."""
+    from threadpoolctl import threadpool_limits
+
+    torch = pytest.importorskip("torch")
+    cache = tmp_path_factory.getbasetemp() / "affekt-cache"
+    home = tmp_path_factory.mktemp("affekt-home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("AFFEKT_CACHE", str(cache))
+    mp.setenv("AFFEKT_HOME", str(home))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        yield {"cache": cache, "home": home}
+    torch.set_num_threads(threads)
+    mp.undo()

@@ -207,6 +207,8 @@ def get_mapping(source: str | LabelSpace, target: str | LabelSpace) -> LabelMapp
             _MAPPINGS[key] = _goemotions_to_ekman()
         elif key == ("carer", "ekman"):
             _MAPPINGS[key] = dict(_CARER_TO_EKMAN)
+        elif set(src.labels) <= set(tgt.labels):  # e.g. a corpus with some of Ekman's labels: by name
+            return LabelMapping(src, tgt, {lab: lab for lab in src})
         else:
             raise LabelError(f"no mapping from label space '{src.name}' to '{tgt.name}'")
     return LabelMapping(src, tgt, _MAPPINGS[key])

@@ -186,8 +186,10 @@ def load_folder(data_dir, speaker_pattern: str | None = None) -> Dataset:
     if not rows:
         raise DataError(f"folder dataset: no audio files in label sub-folders of '{root}' (expected <root>/<label>/*.wav)")
     labels = tuple(sorted({r["labels"][0] for r in rows}))
+    # Ekman's space only when every Ekman label is there (a single-label model cannot be fitted on
+    # labels it never saw); a subset keeps its own space, which maps into ekman by name
     space = LabelSpace(f"folder-{root.name}", labels, multi_label=False)
-    if set(labels) <= set(EKMAN.labels):
+    if set(labels) == set(EKMAN.labels):
         space = EKMAN
     ds = _finish("folder", rows, space, root, "as its owner's", "<root>/<label>/*.wav")
     ds.folds = None
@@ -220,7 +222,7 @@ def load_csv(path, path_column: str = "path", label_column: str = "label", speak
         rows.append({"path": str(f), "labels": [str(r[label_column]).strip().lower()], "speaker": str(spk),
                      "gender": gen, "fold": -1})
     labels = tuple(sorted({r["labels"][0] for r in rows}))
-    space = EKMAN if set(labels) <= set(EKMAN.labels) else LabelSpace(f"csv-{p.stem}", labels, multi_label=False)
+    space = EKMAN if set(labels) == set(EKMAN.labels) else LabelSpace(f"csv-{p.stem}", labels, multi_label=False)
     ds = _finish("csv", rows, space, p.parent, "as its owner's", "rows of the table")
     ds.folds = None
     missing = [r["path"] for r in rows if not Path(r["path"]).exists()]

@@ -8,6 +8,7 @@ whole: :func:`stream_audio` yields resampled blocks, and :func:`load_audio` read
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -78,10 +79,30 @@ def audio_info(path) -> AudioInfo:
         raise AudioError(f"'{p}': cannot decode audio ({_sniff(p)}; libsndfile: {str(exc).strip()[:120]})") from None
     if i.frames <= 0 or i.samplerate <= 0:
         raise AudioError(f"'{p}': no audio samples (zero-length recording)")
+    _check_not_cut(p, i)
     info = AudioInfo(str(p), int(i.samplerate), int(i.channels), int(i.frames), str(i.format))
     if info.duration > MAX_HOURS * 3600:
         raise AudioError(f"'{p}': {info.duration / 3600:.1f} h is longer than the {MAX_HOURS:g} h affekt accepts; split it")
     return info
+
+
+# libsndfile quietly shortens a WAV/AIFF whose data chunk runs past the end of the file, and
+# only says so in its log: "data : 64000 (should be 31978)"
+_CUT_CHUNK = re.compile(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
+def _check_not_cut(p: Path, i) -> None:
+    """A truncated file (its header promises more audio than the file holds) is an error."""
+    m = _CUT_CHUNK.search(getattr(i, "extra_info", "") or "")
+    if not m:
+        return
+    declared, present = int(m.group(1)), int(m.group(2))
+    if declared >= 0xFFFFFFF0 or present >= declared:  # "length unknown" (streamed writers) is fine
+        return
+    promised = i.frames * declared / max(present, 1)
+    if promised - i.frames > max(16, 0.001 * i.samplerate):
+        raise AudioError(f"'{p}': truncated file: the header promises {promised / i.samplerate:.2f} s "
+                         f"but only {i.frames / i.samplerate:.2f} s are in the file")
 
 
 def _to_mono(block: np.ndarray) -> np.ndarray:

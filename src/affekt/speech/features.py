@@ -26,6 +26,13 @@ FEATURE_SETS = ("functionals", "egemaps", "compare", "praat")
 
 @lru_cache(maxsize=4)
 def _mel_basis(n_mels: int = N_MELS) -> np.ndarray:
+    """librosa's Slaney mel filterbank; the default 64-band one is shipped as computed by
+    ``librosa.filters.mel`` (same arguments) to spare the 1 s librosa import at start-up."""
+    from pathlib import Path
+
+    shipped = Path(__file__).parent / "data" / f"mel{n_mels}_16k_512.npy"
+    if shipped.is_file():
+        return np.load(shipped)
     import librosa.filters
 
     return librosa.filters.mel(sr=SR, n_fft=N_FFT, n_mels=n_mels, fmin=50, fmax=SR // 2).astype(np.float32)

@@ -15,7 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
-from affekt.io.audio import (SR, AudioError, audio_info, check_array, dbfs, load_audio,
+from affekt.io.audio import (AUDIO_SUFFIXES, SR, AudioError, audio_info, check_array, dbfs, load_audio,
                              normalize_loudness, stream_audio)
 from affekt.speech.vad import SileroVAD, VADParams, speech_segments, windows
 
@@ -42,12 +42,13 @@ def check_input(x) -> str | None:
     if isinstance(x, (str, os.PathLike)):
         p = Path(x)
         if not p.exists():
-            return f"'{p}': file not found"
+            hint = " (a text? speech models take audio files; texts need a text model)" \
+                if isinstance(x, str) and p.suffix.lower() not in AUDIO_SUFFIXES and " " in x else ""
+            return f"'{p}': file not found{hint}"
         return None
     if isinstance(x, tuple) and len(x) == 2 and hasattr(x[0], "__len__"):
         return None
-    return (f"expected an audio file path or a (samples, sample_rate) tuple, got {type(x).__name__}"
-            + (" (a text? use --modality text)" if isinstance(x, str) else ""))
+    return f"expected an audio file path or a (samples, sample_rate) tuple, got {type(x).__name__}"
 
 
 def _trim(y: np.ndarray, vad: SileroVAD, params: VADParams) -> Utterance:
