@@ -131,6 +131,32 @@ def test_ensemble_svm_cnn_soft_votes_and_round_trips(speech_corpus, tmp_path):
     np.testing.assert_array_equal(load_model(loaded.save(tmp_path / "ens2"), cache=False).predict_proba(X), P1)
 
 
+def test_ensemble_of_family_names_computes_shared_features_once(speech_corpus, monkeypatch):
+    from affekt.speech import features as F
+    from affekt.speech.models import SpeechEnsemble
+
+    ens = SpeechEnsemble(members=["logreg", "svm"]).fit(speech_corpus["X"], speech_corpus["y"])
+    assert [m.family for m in ens.members_] == ["logreg", "svm"]
+    calls = []
+    real = F.feature_vector
+    monkeypatch.setattr(F, "feature_vector", lambda y, fs="functionals": calls.append(fs) or real(y, fs))
+    X = speech_corpus["X_test"][:2]
+    ens.predict(X)
+    assert len(calls) == len(X)  # one functionals vector per utterance, read by both members
+
+
+def test_cnn_early_stops_on_a_dev_split(speech_corpus):
+    from affekt.speech._nets import SpectrogramNet
+
+    X, y = speech_corpus["X"], speech_corpus["y"]
+    m = SpectrogramNet(epochs=6, width=4, patience=0, seed=1)
+    m.fit(X[:18], y[:18], X_dev=X[18:], y_dev=y[18:])
+    dev = [h["dev_score"] for h in m.history_]
+    assert 1 <= len(dev) <= 6 and all(0 <= d <= 1 for d in dev)  # balanced accuracy on the dev clips
+    if len(dev) < 6:  # stopped: the last epoch did not beat the best one before it
+        assert dev[-1] <= max(dev[:-1])
+
+
 def test_ravdess_space_viewed_in_ekman():
     """Trained in RAVDESS's 8 labels (with calm); viewed in Ekman's 7, calm merges into neutral."""
     from affekt.core.labels import EKMAN

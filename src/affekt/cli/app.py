@@ -143,7 +143,7 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts, .txt/.csv/.tsv/
     items = _collect_inputs(inputs, text_column)
     if not items:
         raise InputError("nothing to analyze")
-    m = _load(model)
+    m = _load_for(model, "text")
     preds = _run_batched(m, items, label_space, progress=len(items) > 1000)
     if as_json:
         typer.echo(json.dumps([p.to_dict() for p in preds], ensure_ascii=False, indent=2))
@@ -254,7 +254,7 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
     if modality == "speech":
         return _predict_audio(input, output, model, label_space)
     items = read_texts(input, text_column)
-    m = _load(model, modality)
+    m = _load_for(model, modality)
     preds = _run_batched(m, items, label_space, batch_size, progress=len(items) >= 500)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".part")

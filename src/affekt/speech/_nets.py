@@ -8,8 +8,10 @@ Training augments on the fly, cheaply, from cached spectrograms: speed perturbat
 utterance resampled at 0.9x / 1.1x, computed once and cached), additive noise at a random SNR
 (5-30 dB, white to pink, added in the mel power domain, where powers of uncorrelated signals
 add), a pitch-like shift of the mel axis by up to +-2 bands, and SpecAugment (two frequency
-and two time masks). Fixed epochs with cosine learning-rate decay; balanced class weights;
-seeded. Saved weights are float16 safetensors.
+and two time masks); optional mixup. Cosine learning-rate decay over ``epochs``; with a dev
+split, early stopping on its balanced accuracy (``patience`` epochs) keeping the best epoch;
+balanced class weights; seeded; ``checkpoint_dir`` keeps the best weights on disk. Saved
+weights are float16 safetensors.
 """
 from __future__ import annotations
 
@@ -95,7 +97,7 @@ class SpectrogramNet(SpeechClassifier):
     def __init__(self, arch: str = "cnn", epochs: int = 40, lr: float = 2e-3, batch: int = 32, width: int = 24,
                  dropout: float = 0.3, n_mels: int = F.N_MELS, specaugment: bool = True, noise: bool = True,
                  speed: bool = True, pitch: bool = True, mixup: float = 0.0, seed: int = 0,
-                 checkpoint_dir: str | None = None, device: str = "auto"):
+                 checkpoint_dir: str | None = None, device: str = "auto", patience: int = 8):
         self.arch = arch
         self.epochs = epochs
         self.lr = lr
@@ -111,6 +113,7 @@ class SpectrogramNet(SpeechClassifier):
         self.seed = seed
         self.checkpoint_dir = checkpoint_dir
         self.device = device
+        self.patience = patience
 
     def _device(self):
         """``auto``: a CUDA GPU when torch sees one, else the CPU (never required)."""
@@ -162,7 +165,12 @@ class SpectrogramNet(SpeechClassifier):
             for r in self._train_repr(x):
                 reps.append(r)
                 idx.append(i)
-        self._fit_reprs(reps, Y[idx], None, None)
+        R_dev = Y_d = None
+        if X_dev is not None and len(X_dev):  # a dev split: early stopping on its balanced accuracy
+            W = [self._windows(x) for x in X_dev]
+            R_dev = [w[3] for ws in W for w in ws]
+            Y_d = Y_dev[[i for i, ws in enumerate(W) for _ in ws]]
+        self._fit_reprs(reps, Y[idx], R_dev, Y_d)
 
     def _fit_reprs(self, R, Y, R_dev, Y_dev):
         torch = _torch()
@@ -197,8 +205,17 @@ class SpectrogramNet(SpeechClassifier):
                 yield (x.to(dev), lengths.to(dev)), t.to(dev)
 
         lossf = torch.nn.CrossEntropyLoss(weight=cw, label_smoothing=0.05)
-        self.history_ = fit_torch(self.net_, batches, lossf, None, epochs=self.epochs, lr=self.lr,
-                                  weight_decay=1e-3, patience=self.epochs, cosine_steps=steps,
+        score, patience = None, self.epochs  # no dev split: the fixed cosine schedule runs to its end
+        if R_dev is not None:
+            from sklearn.metrics import balanced_accuracy_score
+
+            y_dev = Y_dev.argmax(axis=1)
+
+            def score():
+                return balanced_accuracy_score(y_dev, self._score_reprs(R_dev).argmax(axis=1))
+            patience = self.patience
+        self.history_ = fit_torch(self.net_, batches, lossf, score, epochs=self.epochs, lr=self.lr,
+                                  weight_decay=1e-3, patience=patience, cosine_steps=steps,
                                   checkpoint_dir=self.checkpoint_dir, progress=False)["history"]
         self.net_.eval()
 

@@ -37,10 +37,13 @@ from affekt.speech.utterances import check_input, input_name, utterances
 
 def _n_jobs() -> int:
     """Threads for per-file work: $AFFEKT_JOBS, else the CPU count (at most 4)."""
+    env = os.environ.get("AFFEKT_JOBS")
+    if not env:
+        return min(4, os.cpu_count() or 1)
     try:
-        return max(1, int(os.environ.get("AFFEKT_JOBS", "0"))) if os.environ.get("AFFEKT_JOBS") else min(4, os.cpu_count() or 1)
+        return max(1, int(env))
     except ValueError:
-        return 1
+        raise InputError(f"AFFEKT_JOBS must be a whole number of threads, got '{env}'") from None
 
 
 # --------------------------------------------------------------------------- caching
@@ -307,8 +310,14 @@ class SpeechEnsemble(SpeechClassifier):
         self.weights = weights
 
     def _members(self) -> list:
+        """Fresh members: the given estimators or family names (``["logreg", "svm", "lgbm"]``,
+        as ``affekt train -p members=...`` passes them); default svm + cnn."""
         if self.members:
-            return self.members
+            from sklearn.base import clone
+
+            from affekt.core.registry import make_family
+
+            return [make_family("speech", m) if isinstance(m, str) else clone(m) for m in self.members]
         from affekt.speech._nets import SpectrogramNet
 
         return [FunctionalsClassifier(), SpectrogramNet()]
@@ -318,7 +327,13 @@ class SpeechEnsemble(SpeechClassifier):
         return "ens-" + "+".join(m._repr_kind() for m in ms)
 
     def _repr(self, samples):
-        return tuple(m._repr(samples) for m in self.members_)
+        """Each member's representation; members that read the same one share it (computed once)."""
+        done: dict = {}
+        for m in self.members_:
+            k = m._repr_kind()
+            if k not in done:
+                done[k] = m._repr(samples)
+        return tuple(done[m._repr_kind()] for m in self.members_)
 
     def _fit(self, X, Y, X_dev, Y_dev):
         self.members_ = self._members()
