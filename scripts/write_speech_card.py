@@ -15,6 +15,14 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "src/affekt/models/speech-default"
 
 
+DESCRIBE = {
+    "svm": "an RBF SVM (C=10, balanced class weights, 5-fold sigmoid-calibrated probabilities)",
+    "logreg": "a logistic regression (C=0.1, balanced class weights)",
+    "lgbm": "LightGBM (500 trees of 15 leaves, learning rate 0.05, balanced class weights)",
+    "rf": "a random forest (500 trees, balanced class weights)",
+}
+
+
 def _f(x, nd=3) -> str:
     return "-" if x is None else f"{x:.{nd}f}"
 
@@ -27,6 +35,8 @@ def main() -> None:
     fams = json.loads(fam_path.read_text())["families"] if fam_path.exists() else {}
     speed = json.loads(speed_path.read_text()) if speed_path.exists() else {}
     family = manifest["family"]
+    members = [json.loads((MODEL / f"member_{k}" / "affekt.json").read_text())["family"]
+               for k in range(manifest.get("n_members", 0))]
     cv = res["cv"]
     pooled = cv["pooled"]
     labels = list(pooled["labels"])
@@ -35,11 +45,11 @@ def main() -> None:
         "The bundled speech emotion model: 7 Ekman labels (anger, disgust, fear, happiness, sadness, "
         "surprise, neutral) from a recording of English speech. `affekt analyze clip.wav` uses it.", "",
         "## What it is",
-        f"- Family `{family}`: utterance functionals (MFCC 1-20 with deltas and delta-deltas, RMS intensity, "
-        "zero-crossing rate, spectral centroid/bandwidth/rolloff/flatness/contrast, YIN pitch over voiced "
-        "frames, log-mel band statistics, voicing and pause ratios; mean, std, 10/50/90th percentiles and "
-        "slope of each) -> standardisation -> RBF SVM (C=10, balanced class weights) with 5-fold sigmoid "
-        "calibration of its probabilities.",
+        f"- Family `{family}`" + (f" (soft voting, equal weights, of {', '.join(members)})" if members else "")
+        + ": utterance functionals (MFCC 1-20 with deltas and delta-deltas, RMS intensity, zero-crossing rate, "
+        "spectral centroid/bandwidth/rolloff/flatness/contrast, YIN pitch over voiced frames, log-mel band "
+        "statistics, voicing and pause ratios; mean, std, 10/50/90th percentiles and slope of each), computed "
+        "once and standardised, then " + "; ".join(DESCRIBE[m] for m in (members or [family])) + ".",
         "- Every input is decoded to 16 kHz mono, loudness-normalised (-23 dBFS) and trimmed to its speech by "
         "Silero VAD (ONNX); recordings over 20 s are cut into speech windows of at most 8 s, each scored "
         "(the `segments` timeline), and the file's scores are the duration-weighted mean.",
@@ -54,7 +64,10 @@ def main() -> None:
         "non-commercial use.", "",
         "## Training (exact command; seed 0, 2 CPU cores, "
         f"{res.get('fit_seconds', '?')} s to fit after feature extraction)",
-        "```", manifest["card"].get("command", ""), "python scripts/write_speech_card.py", "```", "",
+        "```", manifest["card"].get("command", ""),
+        f"cp -r {manifest['card'].get('command', '').rpartition('--output ')[2]}/. src/affekt/models/speech-default/",
+        "python benchmarks/speech_speed.py --data ../shared/data/audio && python scripts/write_speech_card.py", "```",
+        "The cross-validation figures below are the ones this command printed and saved (results.json).", "",
         "## Measured", "",
         f"Speaker-independent CV of this exact training run ({cv['protocol']}, {cv['k']} folds grouped by "
         "speaker; both corpora in every fold's training data):", "",
@@ -68,14 +81,26 @@ def main() -> None:
     lines += ["", "Per-class recall (pooled out-of-fold predictions):", "",
               "| " + " | ".join(labels) + " |", "|" + "---|" * len(labels),
               "| " + " | ".join(f"{pooled['per_class'][lab]['recall']:.2f}" for lab in labels) + " |", ""]
-    f = fams.get(family)
-    if f:
+    ens_path = ROOT / "benchmarks/results/speech_ensembles.json"
+    if members and ens_path.exists():
+        e = json.loads(ens_path.read_text())["results"].get(" + ".join(sorted(members)))
+        if e:
+            g = e.get("by_gender", {})
+            lines += [f"The same ensemble on RAVDESS, 8 classes, 6 folds of 4 actors (`benchmarks/speech_ensembles.py`): "
+                      f"UAR {e['balanced_accuracy']['mean']:.3f} ± {e['balanced_accuracy']['std']:.3f}, WA "
+                      f"{e['accuracy']['mean']:.3f}, macro-F1 {e['macro_f1']['mean']:.3f}; female / male actors UAR "
+                      f"{_f(g.get('female', {}).get('balanced_accuracy'))} / {_f(g.get('male', {}).get('balanced_accuracy'))}. "
+                      "Its members one by one:", ""]
+    for fam in (members or [family]):
+        f = fams.get(fam)
+        if not f:
+            continue
         r = f["ravdess_8class_6fold"]
         t = f.get("tess_7class_by_speaker", {})
         x = f.get("cross_corpus", {})
         g = r.get("by_gender", {})
         lines += [
-            f"The same family on the standard protocols (`benchmarks/speech_families.py`, {family}):", "",
+            f"`{fam}` alone on the standard protocols (`benchmarks/speech_families.py`):", "",
             "| protocol | UAR | WA | macro-F1 |", "|---|---|---|---|",
             f"| RAVDESS 8 classes, 6 folds of 4 actors | {r['balanced_accuracy']['mean']:.3f} ± "
             f"{r['balanced_accuracy']['std']:.3f} | {r['accuracy']['mean']:.3f} | {r['macro_f1']['mean']:.3f} |",

@@ -40,6 +40,17 @@ def test_any_format_rate_channels_decodes_to_16k_mono(tmp_path, ext, sr, ch):
     assert abs(np.argmax(spec) * SR / len(y) - 220) < 3
 
 
+@pytest.mark.skipif("MP3" not in __import__("soundfile").available_formats(),
+                    reason="this libsndfile has no MP3 support")
+@pytest.mark.parametrize("sr", [16000, 44100])
+def test_mp3_decodes_where_libsndfile_can(tmp_path, sr):
+    p = write_audio(tmp_path / "a.mp3", tone(1.3, sr, 2), sr)
+    y = load_audio(p)
+    assert audio_info(p).format == "MP3" and y.dtype == np.float32 and y.ndim == 1
+    assert abs(len(y) / SR - 1.3) < 0.06  # mp3 frames pad the end a little
+    assert abs(np.argmax(np.abs(np.fft.rfft(y))) * SR / len(y) - 220) < 3
+
+
 @pytest.mark.parametrize("sr,block", [(16000, 0.25), (44100, 0.3), (8000, 1.0)])
 def test_stream_blocks_concatenate_to_load_audio(tmp_path, sr, block):
     p = write_audio(tmp_path / "s.flac", tone(2.05, sr, 2), sr)

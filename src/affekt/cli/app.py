@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -368,7 +369,7 @@ def _command_line(name: str, params: dict) -> str:
                 or (k == "modality" and v == "text"):
             continue
         for item in (v if isinstance(v, list) else [v]):
-            parts += [f"--{flags.get(k, k).replace('_', '-')}", str(item)]
+            parts += [f"--{flags.get(k, k).replace('_', '-')}", shlex.quote(str(item))]
     return " ".join(parts)
 
 
