@@ -1,4 +1,5 @@
-"""Write src/affekt/models/speech-default/MODEL_CARD.md from measured results only:
+"""Write src/affekt/models/speech-default/MODEL_CARD.md from measured results only (and name the
+copied model folder's manifest ``speech-default``):
 
 - the model folder's results.json (speaker-grouped CV of the exact training run),
 - benchmarks/results/speech_families.json (RAVDESS 6-fold, TESS by speaker, cross-corpus),
@@ -29,6 +30,9 @@ def _f(x, nd=3) -> str:
 
 def main() -> None:
     manifest = json.loads((MODEL / "affekt.json").read_text())
+    if manifest["model_id"] != MODEL.name:  # trained under another folder name, then copied here
+        manifest["model_id"] = MODEL.name
+        (MODEL / "affekt.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     res = json.loads((MODEL / "results.json").read_text())
     fam_path = ROOT / "benchmarks/results/speech_families.json"
     speed_path = ROOT / "benchmarks/results/speech_speed.json"
