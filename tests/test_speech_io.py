@@ -144,6 +144,10 @@ def test_collect_audio_folder_list_and_single(tmp_path):
     assert collect_audio(lst) == [str(tmp_path / "in" / "b/z.wav"), str(tmp_path / "in" / "a.flac"),
                                   str(tmp_path / "elsewhere.wav"), str(tmp_path / "in" / "missing.wav")]
     assert collect_audio(tmp_path / "in" / "a.flac") == [str(tmp_path / "in" / "a.flac")]
+    from affekt.io.audio import collect_audio_named
+
+    assert [g for g, _ in collect_audio_named(lst)] == ["b/z.wav", "a.flac", str(tmp_path / "elsewhere.wav"),
+                                                        "missing.wav"]  # each line as written
     (tmp_path / "empty").mkdir()
     (tmp_path / "blank.txt").write_text("# nothing\n\n")
     (tmp_path / "x.xyz").write_bytes(b"1")

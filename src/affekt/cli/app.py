@@ -270,12 +270,13 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
 
 def _predict_audio(input: Path, output: Path, model, label_space) -> None:
     """Speech files in input order, one JSONL line each, written as they are done (a failing file
-    gets an error record); a progress bar on stderr."""
+    gets an error record naming it as given); a progress bar on stderr."""
     from tqdm import tqdm
 
-    from affekt.io.audio import collect_audio
+    from affekt.io.audio import collect_audio_named
 
-    items = collect_audio(input)
+    named = collect_audio_named(input)
+    items = [path for _, path in named]
     m = _load_for(model, "speech")
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".part")
@@ -283,7 +284,9 @@ def _predict_audio(input: Path, output: Path, model, label_space) -> None:
     with open(tmp, "w", encoding="utf-8") as fh, tqdm(total=len(items), unit="file", file=sys.stderr,
                                                        desc="predict", disable=len(items) < 2) as bar:
         for s in range(0, len(items), 16):
-            for p in m.predict(items[s:s + 16], label_space=label_space, errors="record"):
+            for (given, _), p in zip(named[s:s + 16], m.predict(items[s:s + 16], label_space=label_space,
+                                                                errors="record")):
+                p.input = given  # the path as the user gave it (a list's line as written)
                 n_err += bool(p.error)
                 fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
             fh.flush()

@@ -232,6 +232,12 @@ def collect_audio(path) -> list[str]:
     under it, recursively, in sorted order); or a ``.txt`` list (one path per line, relative
     to the list's folder; blank lines and ``#`` comments skipped). Listed files are returned
     even when missing or broken: each then gets its own error record at prediction time."""
+    return [p for _, p in collect_audio_named(path)]
+
+
+def collect_audio_named(path) -> list[tuple[str, str]]:
+    """:func:`collect_audio` as (the path as the user gave it, the path to read) pairs: a list's
+    lines stay as written even when they are read relative to the list's folder."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"input '{p}' does not exist")
@@ -239,7 +245,7 @@ def collect_audio(path) -> list[str]:
         files = sorted(str(f) for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES)
         if not files:
             raise InputError(f"folder '{p}' holds no audio files (looked for {', '.join(AUDIO_SUFFIXES)}, recursively)")
-        return files
+        return [(f, f) for f in files]
     suffix = p.suffix.lower()
     if suffix in LIST_SUFFIXES:
         from affekt.io.text import read_bytes_utf8
@@ -249,10 +255,10 @@ def collect_audio(path) -> list[str]:
             line = line.strip()
             if line and not line.startswith("#"):
                 q = Path(line)
-                out.append(str(q if q.is_absolute() else p.parent / q))
+                out.append((line, str(q if q.is_absolute() else p.parent / q)))
         if not out:
             raise InputError(f"list '{p}' names no files")
         return out
     if suffix in AUDIO_SUFFIXES:
-        return [str(p)]
+        return [(str(path), str(p))]
     raise InputError(f"'{p}': not an audio file, folder or .txt list (audio: {', '.join(AUDIO_SUFFIXES)})")
