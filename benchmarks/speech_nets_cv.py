@@ -31,8 +31,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-REPS: list = []
-WINDOWS: list = []
+REPS: list = []     # per file of the loaded export(s): its windows' {speed: log-mel}
+WINDOWS: list = []  # per file: [(start, end, speech_found)] of its windows
+_META: dict = {}    # labels, fold and label space of the loaded files (set in each worker)
 
 
 def _model_class():
@@ -86,9 +87,6 @@ def _job(export: str, config: dict, seed: int, fold: int, threads: int) -> dict:
     P = model._scores(te.tolist())
     return {"config": config, "seed": seed, "fold": fold, "index": te.tolist(), "scores": P.round(5).tolist(),
             "labels": list(model.labels_.labels), "device": str(model._device()), "seconds": round(time.time() - t0, 1)}
-
-
-_META: dict = {}
 
 
 def _init(export: str) -> None:
