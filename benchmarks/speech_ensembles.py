@@ -42,7 +42,7 @@ def main() -> None:
     tables: dict = {}
     for fam, r in json.loads(Path(a.families).read_text())["families"].items():
         pr = r.get("ravdess_predictions")
-        if pr:
+        if pr and not fam.startswith("ensemble"):  # ensembles are results, not members
             M = np.zeros((len(df), len(pr["labels"])))
             M[pr["index"]] = np.asarray(pr["scores"])
             tables[fam] = (M, pr["labels"])

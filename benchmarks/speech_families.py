@@ -8,6 +8,10 @@
     AFFEKT_CACHE=.cache python benchmarks/speech_families.py --data ../shared/data/audio \
         [--families svm,rf,lgbm,logreg,cnn,crnn,ensemble] [--out benchmarks/results/speech_families.json]
 
+With ``-p FAMILY:speaker_norm=true --tag +spknorm`` the functionals families normalise per speaker
+(unsupervised adaptation: every fold's test speakers are normalised with their own unlabelled
+clips); their results are stored under ``FAMILY+spknorm``.
+
 Each family's result is written as soon as it is done (the file is updated in place), so a long
 run can be followed and resumed with --skip-done.
 """
@@ -48,9 +52,12 @@ def cross_corpus(family: str, params: dict, train, test) -> dict:
     from affekt.evaluation.metrics import classification_metrics
 
     Xtr, ytr = train.xy("all")
-    m = make_family("speech", family, **params).fit(Xtr, ytr, label_space=train.label_space)
+    m = make_family("speech", family, **params)
+    norm = getattr(m, "speaker_norm", False)  # speakers of both corpora (the test ones unlabelled)
+    m.fit(Xtr, ytr, label_space=train.label_space, **({"speakers": train.split("all")["speaker"].tolist()} if norm else {}))
     Xte, yte = test.xy("all")
-    P, _, space = m._proba_and_decisions(Xte, "ekman")
+    P, _, space = m._proba_and_decisions(Xte, "ekman", **({"speakers": test.split("all")["speaker"].tolist()}
+                                                           if norm else {}))
     yt = get_mapping(test.label_space, "ekman")
     truth = [yt.map_labels(v) for v in yte]
     shared = [lab for lab in space.labels
@@ -76,6 +83,7 @@ def main() -> None:
     ap.add_argument("--keep-predictions", action="store_true",
                     help="also store the out-of-fold RAVDESS probabilities (to combine families afterwards)")
     ap.add_argument("-p", "--param", action="append", default=[], help="family:key=value (JSON value)")
+    ap.add_argument("--tag", default="", help="appended to each family's name in the results (e.g. '+spknorm')")
     a = ap.parse_args()
     params: dict = {}
     for p in a.param:
@@ -88,7 +96,8 @@ def main() -> None:
     rav = load_dataset("ravdess", Path(a.data) / "ravdess")
     tess = load_dataset("tess", Path(a.data) / "tess")
     for fam in a.families.split(","):
-        if a.skip_done and fam in results["families"]:
+        name = fam + a.tag
+        if a.skip_done and name in results["families"]:
             continue
         kw = params.get(fam, {})
         t0 = time.time()
@@ -97,25 +106,25 @@ def main() -> None:
         X, y = rav.xy("all")
         cv = cross_validate(make_family("speech", fam, **kw), X, y, protocol="folds", folds=df["fold"].tolist(),
                             label_space=rav.label_space, attributes={"gender": df["gender"].tolist()}, progress=True,
-                            keep_predictions=a.keep_predictions)
+                            keep_predictions=a.keep_predictions, speakers=df["speaker"].tolist())
         r["ravdess_8class_6fold"] = _brief(cv)
         if a.keep_predictions:
             r["ravdess_predictions"] = cv["predictions"]
-        print(f"{fam}: RAVDESS UAR {cv['balanced_accuracy']['mean']:.4f} WA {cv['accuracy']['mean']:.4f} "
+        print(f"{name}: RAVDESS UAR {cv['balanced_accuracy']['mean']:.4f} WA {cv['accuracy']['mean']:.4f} "
               f"F1 {cv['macro_f1']['mean']:.4f} ({time.time() - t0:.0f}s)", flush=True)
         if not a.no_cross:
             dt = tess.split("all")
             Xt, yt = tess.xy("all")
             cvt = cross_validate(make_family("speech", fam, **kw), Xt, yt, protocol="folds", folds=dt["fold"].tolist(),
-                                 label_space=tess.label_space, progress=False)
+                                 label_space=tess.label_space, progress=False, speakers=dt["speaker"].tolist())
             r["tess_7class_by_speaker"] = _brief(cvt)
             r["cross_corpus"] = {"ravdess_to_tess": cross_corpus(fam, kw, rav, tess),
                                  "tess_to_ravdess": cross_corpus(fam, kw, tess, rav)}
-            print(f"{fam}: TESS UAR {cvt['balanced_accuracy']['mean']:.4f}; RAVDESS->TESS UAR "
+            print(f"{name}: TESS UAR {cvt['balanced_accuracy']['mean']:.4f}; RAVDESS->TESS UAR "
                   f"{r['cross_corpus']['ravdess_to_tess']['balanced_accuracy']:.4f}; TESS->RAVDESS UAR "
                   f"{r['cross_corpus']['tess_to_ravdess']['balanced_accuracy']:.4f}", flush=True)
         r["seconds"] = round(time.time() - t0, 1)
-        results["families"][fam] = r
+        results["families"][name] = r
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=1, default=to_jsonable))
     print(table(results))

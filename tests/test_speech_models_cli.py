@@ -204,6 +204,9 @@ def test_cross_validate_own_folds_with_gender_breakdown(speech_corpus):
         assert 0 <= by[g]["balanced_accuracy"]["mean"] <= 1
     with pytest.raises(DataError, match="predefined folds"):
         cross_validate(FunctionalsClassifier("logreg"), X, y, protocol="folds", progress=False)
+    with pytest.raises(DataError, match="group-kfold with 5 folds needs at least 5 groups.*the data has 4"):
+        cross_validate(FunctionalsClassifier("logreg"), X, y, protocol="group-kfold", k=5, groups=speakers,
+                       progress=False)
 
 
 # --------------------------------------------------------------------------------- long input

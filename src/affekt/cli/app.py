@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -26,13 +27,23 @@ def _err(msg: str) -> None:
     typer.echo(f"error: {msg}", err=True)
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None):
+    """Warnings on the command line: one line, no source location (AFFEKT_DEBUG=1 restores them)."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def friendly(fn):
     @functools.wraps(fn)
     def wrapper(*a, **kw):
+        import warnings
+
         from affekt.core.errors import AffektError
 
         try:
-            return fn(*a, **kw)
+            with warnings.catch_warnings():
+                if not os.environ.get("AFFEKT_DEBUG"):
+                    warnings.showwarning = _warning_line
+                return fn(*a, **kw)
         except typer.Exit:
             raise
         except AffektError as exc:
@@ -241,7 +252,11 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
             modality: str = typer.Option("text", help="text or speech"),
             model: Optional[str] = ModelOpt, label_space: Optional[str] = SpaceOpt,
             text_column: str = typer.Option("text", help="Column (csv/tsv) or field (jsonl) with the text."),
-            batch_size: int = typer.Option(256, min=1)):
+            batch_size: int = typer.Option(256, min=1),
+            speaker_by: Optional[str] = typer.Option(
+                None, "--speaker-by", help="speech models trained with speaker_norm: who speaks in each file: "
+                "'folder' (the parent folder's name) or a regex whose first group, found in the file name, names "
+                "the speaker. Default: each long recording is its own speaker, the other files one speaker.")):
     """Predict for every item of a file; a failing item gets an error record and the run goes on."""
     from affekt.core.errors import InputError
     from affekt.io.text import read_texts
@@ -253,7 +268,9 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
 
         get_label_space(label_space)
     if modality == "speech":
-        return _predict_audio(input, output, model, label_space)
+        return _predict_audio(input, output, model, label_space, speaker_by)
+    if speaker_by:
+        raise InputError("--speaker-by is for speech models")
     items = read_texts(input, text_column)
     m = _load_for(model, modality)
     preds = _run_batched(m, items, label_space, batch_size, progress=len(items) >= 500)
@@ -268,29 +285,59 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
                err=True)
 
 
-def _predict_audio(input: Path, output: Path, model, label_space) -> None:
+def _speakers_of(items: list[str], speaker_by: str) -> list[str]:
+    """Speaker of each file: its parent folder's name, or the first group of a regex on its name."""
+    from affekt.core.errors import InputError
+
+    if speaker_by == "folder":
+        return [Path(p).parent.name for p in items]
+    try:
+        rx = re.compile(speaker_by)
+    except re.error as exc:
+        raise InputError(f"--speaker-by: '{speaker_by}' is neither 'folder' nor a valid regex ({exc})") from None
+    if rx.groups < 1:
+        raise InputError(f"--speaker-by: the regex '{speaker_by}' needs a group naming the speaker, e.g. '-(\\d+)\\.wav$'")
+    out = []
+    for p in items:
+        hit = rx.search(Path(p).name)
+        if not hit:
+            raise InputError(f"--speaker-by: '{speaker_by}' finds no speaker in the file name '{Path(p).name}'")
+        out.append(hit.group(1))
+    return out
+
+
+def _predict_audio(input: Path, output: Path, model, label_space, speaker_by: str | None = None) -> None:
     """Speech files in input order, one JSONL line each, written as they are done (a failing file
-    gets an error record naming it as given); a progress bar on stderr."""
+    gets an error record naming it as given); a progress bar on stderr. A speaker-normalised model
+    sees all files at once (each speaker's clips are needed together)."""
     from tqdm import tqdm
 
+    from affekt.core.errors import InputError
     from affekt.io.audio import collect_audio_named
 
     named = collect_audio_named(input)
     items = [path for _, path in named]
     m = _load_for(model, "speech")
+    norm = bool(getattr(m, "speaker_norm", False))
+    if speaker_by and not norm:
+        raise InputError(f"--speaker-by: model '{m.model_id_}' does not normalise per speaker "
+                         "(train one with -p speaker_norm=true)")
+    speakers = _speakers_of(items, speaker_by) if speaker_by else None
+    step = len(items) if norm else 16
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".part")
     n_err = 0
     with open(tmp, "w", encoding="utf-8") as fh, tqdm(total=len(items), unit="file", file=sys.stderr,
-                                                       desc="predict", disable=len(items) < 2) as bar:
-        for s in range(0, len(items), 16):
-            for (given, _), p in zip(named[s:s + 16], m.predict(items[s:s + 16], label_space=label_space,
-                                                                errors="record")):
+                                                       desc="predict", disable=len(items) < 2 or norm) as bar:
+        for s in range(0, len(items), max(step, 1)):
+            kw = {"speakers": speakers[s:s + step]} if speakers else {}
+            for (given, _), p in zip(named[s:s + step], m.predict(items[s:s + step], label_space=label_space,
+                                                                  errors="record", **kw)):
                 p.input = given  # the path as the user gave it (a list's line as written)
                 n_err += bool(p.error)
                 fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
             fh.flush()
-            bar.update(len(items[s:s + 16]))
+            bar.update(len(items[s:s + step]))
     tmp.replace(output)
     typer.echo(f"wrote {len(items)} predictions to {output}" + (f" ({n_err} files with errors)" if n_err else ""),
                err=True)

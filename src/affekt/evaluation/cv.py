@@ -45,12 +45,14 @@ def _mean_std(folds: list[dict], key: str) -> dict | None:
 def cross_validate(estimator, X, y, *, protocol: str = "kfold", k: int = 5, groups=None,
                    label_space=None, task: str = "classification", seed: int = 0,
                    progress: bool = True, folds=None, attributes: dict | None = None,
-                   keep_predictions: bool = False) -> dict:
+                   keep_predictions: bool = False, speakers=None) -> dict:
     """Fit a clone of ``estimator`` per fold; per-fold metrics and their mean/std.
 
     ``folds``: predefined fold id per item (protocol ``folds``). ``attributes``: name -> one
-    value per item (e.g. ``{"gender": [...]}``) to split the metrics by. For ``loo`` only the
-    pooled predictions are scored.
+    value per item (e.g. ``{"gender": [...]}``) to split the metrics by. ``speakers``: speaker
+    per item, handed to estimators that normalise per speaker (``speaker_norm``), for their
+    training folds and, unlabelled, their test fold. For ``loo`` only the pooled predictions
+    are scored.
     """
     X = list(X)
     y_arr = np.asarray(y, dtype=object) if task == "classification" else np.asarray(y, dtype=np.float32)
@@ -60,6 +62,9 @@ def cross_validate(estimator, X, y, *, protocol: str = "kfold", k: int = 5, grou
         if folds is None:
             raise DataError("protocol 'folds' needs predefined folds (this dataset has none; use group-kfold or logo)")
         groups = list(folds)
+    if protocol == "group-kfold" and len(set(groups)) < k:
+        raise DataError(f"group-kfold with {k} folds needs at least {k} groups (speakers, subjects...); "
+                        f"the data has {len(set(groups))}: ask for fewer folds or use protocol logo")
     single = task == "classification" and all(isinstance(v, str) or len(v) == 1 for v in y)
     strat_y = [v if isinstance(v, str) else v[0] for v in y] if single else None
     splitter = make_splitter(protocol, k, stratify=single, seed=seed)
@@ -74,8 +79,12 @@ def cross_validate(estimator, X, y, *, protocol: str = "kfold", k: int = 5, grou
         Xtr = [X[i] for i in tr]
         Xte = [X[i] for i in te]
         if task == "classification":
-            m.fit(Xtr, list(y_arr[tr]), label_space=label_space)
-            P, D, space = m._proba_and_decisions(Xte, None)
+            if speakers is not None and getattr(m, "speaker_norm", False):
+                m.fit(Xtr, list(y_arr[tr]), label_space=label_space, speakers=[speakers[i] for i in tr])
+                P, D, space = m._proba_and_decisions(Xte, None, speakers=[speakers[i] for i in te])
+            else:
+                m.fit(Xtr, list(y_arr[tr]), label_space=label_space)
+                P, D, space = m._proba_and_decisions(Xte, None)
             pooled.append((D, P, te, space))
             if protocol != "loo":
                 folds_m.append(_score(m, P, D, space, list(y_arr[te]), attributes, te))

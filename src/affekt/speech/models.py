@@ -61,13 +61,96 @@ def _cache_file(x, kind: str) -> Path | None:
     return Path(root) / "speech" / kind.replace("/", "_")[:80] / f"{key}.pkl"
 
 
+def _mean_repr(R: list):
+    """Mean of utterance representations: of 1-D vectors (functionals), component-wise for
+    tuples (an ensemble's); None where a representation is not a vector (spectrograms)."""
+    def vector_mean(V):
+        if isinstance(V[0], np.ndarray) and V[0].ndim == 1:
+            return np.mean(np.vstack(V), axis=0).astype(V[0].dtype)
+        return None
+
+    if isinstance(R[0], tuple):
+        return tuple(vector_mean([r[k] for r in R]) for k in range(len(R[0])))
+    return vector_mean(R)
+
+
+def _minus(r, mu):
+    if mu is None:
+        return r
+    if isinstance(r, tuple):
+        return tuple(a if b is None else a - b for a, b in zip(r, mu))
+    return r - mu
+
+
 class SpeechClassifier(EmotionClassifier):
     """Base of the speech families: subclasses turn one utterance into a representation
-    (``_repr``), score a list of them (``_score_reprs``) and fit on them (``_fit_reprs``)."""
+    (``_repr``), score a list of them (``_score_reprs``) and fit on them (``_fit_reprs``).
+
+    Speaker normalisation (``speaker_norm=True``, families on functionals and their ensembles):
+    every utterance's functionals are taken relative to the mean over all utterances of the same
+    speaker, in training and in prediction. It is unsupervised adaptation to the speaker: no
+    label of the test speaker is used, but their unlabelled clips are. At prediction the speaker
+    of each input comes from ``speakers=``; without it, a long recording (at least
+    ``min_speaker_clips`` windows) is its own speaker and the other inputs of the call are taken
+    as one. A speaker with fewer than ``min_speaker_clips`` utterances is referred to the
+    training population's mean instead, with a warning (its scores are then less reliable).
+    """
 
     modality = "speech"
     max_window_s = 8.0
     batch_size = 32
+    speaker_norm = False
+    min_speaker_clips = 10
+
+    # -------------------------------------------------------------- speakers
+    def fit(self, X, y, *, speakers=None, **kw):
+        """``speakers``: the speaker of each training input (needed with ``speaker_norm``)."""
+        if speakers is not None and len(speakers) != len(X):
+            raise InputError(f"{len(speakers)} speakers for {len(X)} training inputs")
+        self._fit_speakers = None if speakers is None else list(speakers)
+        try:
+            return super().fit(X, y, **kw)
+        finally:
+            self._fit_speakers = None
+
+    def _adapt(self, W: list, speakers, fit: bool = False) -> list:
+        """Speaker normalisation of windows ``W`` (one list per input; a str for a failed input)."""
+        if not self.speaker_norm:
+            return W
+        import warnings
+        from collections import defaultdict
+
+        ok = [i for i, ws in enumerate(W) if not isinstance(ws, str) and ws]
+        if speakers is not None:
+            if len(speakers) != len(W):
+                raise InputError(f"{len(speakers)} speakers for {len(W)} inputs")
+            key = {i: ("speaker", str(speakers[i])) for i in ok}
+        elif fit:
+            raise InputError("speaker_norm needs the speaker of every training clip (fit(..., speakers=...); "
+                             "`affekt train` passes the dataset's speaker column)")
+        else:
+            key = {i: ("input", i) if len(W[i]) >= self.min_speaker_clips else ("call",) for i in ok}
+        groups: dict = defaultdict(list)
+        for i in ok:
+            groups[key[i]].append(i)
+        if fit:
+            self.population_mean_ = _mean_repr([w[3] for i in ok for w in W[i]])
+        out, few = list(W), []
+        for k, idx in groups.items():
+            R = [w[3] for i in idx for w in W[i]]
+            if len(R) >= self.min_speaker_clips:
+                mu = _mean_repr(R)
+            else:
+                mu = self.population_mean_
+                few.append(k[1] if k[0] == "speaker" else "the inputs of this call")
+            for i in idx:
+                out[i] = [(a, b, s, _minus(r, mu)) for a, b, s, r in W[i]]
+        if few:
+            warnings.warn(f"speaker normalisation: fewer than {self.min_speaker_clips} utterances for "
+                          f"{', '.join(map(str, few[:5]))}{' ...' if len(few) > 5 else ''}; referred to the "
+                          "training population instead (less reliable; give more clips per speaker)",
+                          stacklevel=3)
+        return out
 
     def check_item(self, x):
         return check_input(x)
@@ -142,7 +225,7 @@ class SpeechClassifier(EmotionClassifier):
         return out
 
     def _fit(self, X, Y, X_dev, Y_dev):
-        W = self._all_windows(X, progress=True)
+        W = self._adapt(self._all_windows(X, progress=True), getattr(self, "_fit_speakers", None), fit=True)
         R = [w[3] for ws in W for w in ws]
         idx = [i for i, ws in enumerate(W) for _ in ws]
         R_dev = Yd = None
@@ -152,8 +235,16 @@ class SpeechClassifier(EmotionClassifier):
             Yd = Y_dev[[i for i, ws in enumerate(Wd) for _ in ws]]
         self._fit_reprs(R, Y[idx], R_dev, Yd)
 
-    def _scores(self, X) -> np.ndarray:
-        return np.vstack([p for p, _ in self._items_scores(self._all_windows(list(X)))])
+    def _scores(self, X, speakers=None) -> np.ndarray:
+        return np.vstack([p for p, _ in self._items_scores(self._adapt(self._all_windows(list(X)), speakers))])
+
+    def predict_proba(self, X, *, speakers=None) -> np.ndarray:
+        self._check_fitted()
+        self._validate_all(X)
+        return np.asarray(self._scores(list(X), speakers), dtype=np.float32)
+
+    def _proba_and_decisions(self, X: list, label_space, speakers=None):
+        return self._view(self._scores(X, speakers), label_space)
 
     def _items_scores(self, W: list) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per item of ``W`` (each a list of windows): (duration-weighted mean scores, per-window
@@ -170,19 +261,21 @@ class SpeechClassifier(EmotionClassifier):
         return out
 
     # -------------------------------------------------------------- predict
-    def predict(self, X, *, label_space=None, errors: str = "raise") -> Predictions:
+    def predict(self, X, *, label_space=None, errors: str = "raise", speakers=None) -> Predictions:
         """One prediction per input; long inputs also get ``segments`` (a timeline of windows).
         A file that cannot be decoded raises :class:`InputError` (``errors="raise"``) or gets an
-        error record (``errors="record"``)."""
+        error record (``errors="record"``). ``speakers``: the speaker of each input, for models
+        with ``speaker_norm`` (see the class notes)."""
         self._check_fitted()
         if isinstance(X, (str, bytes, os.PathLike)):
             raise InputError("expected a list of inputs, got a single path; wrap it in a list")
         X = list(X)
-        W = self._all_windows(X, errors=True)
+        W = self._all_windows(X, progress=self.speaker_norm, errors=True)
         if errors == "raise":
             bad = next((w for w in W if isinstance(w, str)), None)
             if bad is not None:
                 raise InputError(bad)
+        W = self._adapt(W, speakers)
         scored = iter(self._items_scores([ws for ws in W if not isinstance(ws, str)]))
         out = []
         space_name = None
@@ -224,8 +317,9 @@ class FunctionalsClassifier(SpeechClassifier):
 
     def __init__(self, classifier: str = "svm", features: str = "functionals", C: float = 10.0,
                  gamma: str | float = "scale", n_estimators: int = 500, learning_rate: float = 0.05,
-                 num_leaves: int = 15, seed: int = 0):
+                 num_leaves: int = 15, seed: int = 0, speaker_norm: bool = False):
         self.classifier = classifier
+        self.speaker_norm = speaker_norm
         self.features = features
         self.C = C
         self.gamma = gamma
@@ -289,13 +383,16 @@ class FunctionalsClassifier(SpeechClassifier):
         return out
 
     def _get_state(self, folder: Path) -> dict:
-        joblib.dump({"pipe": self.pipe_, "classes": self.classes_}, folder / "model.joblib", compress=3)
+        joblib.dump({"pipe": self.pipe_, "classes": self.classes_,
+                     "population_mean": getattr(self, "population_mean_", None)}, folder / "model.joblib", compress=3)
         return super()._get_state(folder)
 
     def _set_state(self, folder: Path, manifest: dict) -> None:
         super()._set_state(folder, manifest)
         d = joblib.load(folder / "model.joblib")
         self.pipe_, self.classes_ = d["pipe"], d["classes"]
+        if d.get("population_mean") is not None:
+            self.population_mean_ = d["population_mean"]
 
 
 # --------------------------------------------------------------------------- ensemble
@@ -305,9 +402,10 @@ class SpeechEnsemble(SpeechClassifier):
 
     family = "ensemble"
 
-    def __init__(self, members: list | None = None, weights: list | None = None):
+    def __init__(self, members: list | None = None, weights: list | None = None, speaker_norm: bool = False):
         self.members = members
         self.weights = weights
+        self.speaker_norm = speaker_norm
 
     def _members(self) -> list:
         """Fresh members: the given estimators or family names (``["logreg", "svm", "lgbm"]``,
@@ -317,10 +415,19 @@ class SpeechEnsemble(SpeechClassifier):
 
             from affekt.core.registry import make_family
 
-            return [make_family("speech", m) if isinstance(m, str) else clone(m) for m in self.members]
-        from affekt.speech._nets import SpectrogramNet
+            ms = [make_family("speech", m) if isinstance(m, str) else clone(m) for m in self.members]
+        else:
+            from affekt.speech._nets import SpectrogramNet
 
-        return [FunctionalsClassifier(), SpectrogramNet()]
+            ms = [FunctionalsClassifier(), SpectrogramNet()]
+        if self.speaker_norm:  # members on functionals normalise too (spectrogram nets have no such option)
+            for m in ms:
+                if "speaker_norm" in m.get_params(deep=False):
+                    m.set_params(speaker_norm=True)
+        elif any(m.speaker_norm for m in ms):
+            raise InputError("an ensemble member normalises per speaker: give speaker_norm=True to the ensemble "
+                             "(it prepares the shared features for its members)")
+        return ms
 
     def _repr_kind(self) -> str:
         ms = getattr(self, "members_", None) or self._members()
@@ -338,11 +445,18 @@ class SpeechEnsemble(SpeechClassifier):
     def _fit(self, X, Y, X_dev, Y_dev):
         self.members_ = self._members()
         for m in self.members_:
-            m.fit(X, Y, X_dev=X_dev, y_dev=Y_dev, label_space=self.labels_)
+            m.fit(X, Y, X_dev=X_dev, y_dev=Y_dev, label_space=self.labels_, speakers=getattr(self, "_fit_speakers", None))
+        self._set_population_mean()
         w = np.asarray(self.weights or [1.0] * len(self.members_), np.float64)
         if len(w) != len(self.members_):
             raise InputError(f"{len(w)} weights for {len(self.members_)} ensemble members")
         self.weights_ = (w / w.sum()).tolist()
+
+    def _set_population_mean(self) -> None:
+        """The training population's mean per member representation (from the members that
+        normalise; None for the others), for speakers with too few clips."""
+        self.population_mean_ = tuple(getattr(m, "population_mean_", None) if m.speaker_norm else None
+                                      for m in self.members_)
 
     def _score_reprs(self, R) -> np.ndarray:
         return sum(w * m._score_reprs([r[k] for r in R])
@@ -360,9 +474,10 @@ class SpeechEnsemble(SpeechClassifier):
         super()._set_state(folder, manifest)
         self.members_ = [Recognizer._from_folder(folder / f"member_{k}") for k in range(manifest["n_members"])]
         self.weights_ = manifest["weights"]
+        self._set_population_mean()
 
     def _manifest_params(self) -> dict:
-        return {"weights": self.weights}
+        return {"weights": self.weights, "speaker_norm": self.speaker_norm}
 
 
 def _net(arch: str):

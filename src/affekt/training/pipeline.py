@@ -63,10 +63,12 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
         if protocol == "folds" and folds is None:
             raise DataError(f"dataset '{dataset.name}' has no predefined folds; use --protocol group-kfold or logo")
         attributes = {a: df[a].tolist() for a in ("gender",) if a in df.columns}
+        speakers = df["speaker"].tolist() if "speaker" in df.columns else None
+        k = cv or (min(5, len(set(groups))) if protocol == "group-kfold" and groups else 5)
         results["cv"] = cross_validate(make_family(modality, family, **params), X, y,
-                                       protocol=protocol, k=cv or 5, groups=groups, folds=folds,
+                                       protocol=protocol, k=k, groups=groups, folds=folds,
                                        label_space=dataset.label_space, task=dataset.task, seed=seed,
-                                       attributes=attributes or None)
+                                       attributes=attributes or None, speakers=speakers)
     model = make_family(modality, family, **params)
     Xtr, ytr = dataset.xy("all" if no_test else "train")
     dev = dataset.dev_split
@@ -74,6 +76,11 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
     t0 = time.time()
     if dataset.task == "regression":
         model.fit(Xtr, ytr, X_dev=Xd, y_dev=yd)
+    elif getattr(model, "speaker_norm", False):
+        df = dataset.split("all" if no_test else "train")
+        if "speaker" not in df.columns:
+            raise DataError(f"speaker_norm needs a speaker column; dataset '{dataset.name}' has none")
+        model.fit(Xtr, ytr, X_dev=Xd, y_dev=yd, label_space=dataset.label_space, speakers=df["speaker"].tolist())
     else:
         model.fit(Xtr, ytr, X_dev=Xd, y_dev=yd, label_space=dataset.label_space)
     results["fit_seconds"] = round(time.time() - t0, 1)
