@@ -167,7 +167,7 @@ class SpectrogramNet(SpeechClassifier):
                 idx.append(i)
         R_dev = Y_d = None
         if X_dev is not None and len(X_dev):  # a dev split: early stopping on its balanced accuracy
-            W = [self._windows(x) for x in X_dev]
+            W = self._all_windows(list(X_dev), progress=True)  # threaded, like the base class's fit
             R_dev = [w[3] for ws in W for w in ws]
             Y_d = Y_dev[[i for i, ws in enumerate(W) for _ in ws]]
         self._fit_reprs(reps, Y[idx], R_dev, Y_d)
