@@ -6,7 +6,9 @@ Writes benchmarks/results/text_default.json:
 - GoEmotions test, 28 labels (macro-F1 target >= 0.48) and the Ekman-7 view (>= 0.62);
 - EmoBank test valence/arousal/dominance Pearson r (valence target >= 0.70);
 - cross-domain: CARER test viewed in Ekman space (love counted as happiness), macro-F1 over the
-  five shared emotions (anger, fear, happiness, sadness, surprise).
+  five shared emotions (anger, fear, happiness, sadness, surprise), from
+  ``evaluate(..., label_space="ekman", shared_only=True)``; answers outside them (neutral,
+  disgust) count as errors.
 """
 from __future__ import annotations
 
@@ -43,7 +45,9 @@ def main():
     if hasattr(model, "dimensional_part") and model.dimensional_part() is not None:
         res["emobank_test"] = evaluate(model, load_dataset("emobank", data / "emobank"), "test", n_boot=a.n_boot)
     carer = load_dataset("carer", data / "carer")
-    res["carer_test_ekman_cross_domain"] = evaluate(model, carer, "test", label_space="ekman", n_boot=a.n_boot)
+    # cross-domain: only the labels both sides have are scored (the library's shared_only rule)
+    res["carer_test_ekman_cross_domain"] = evaluate(model, carer, "test", label_space="ekman", shared_only=True,
+                                                    n_boot=a.n_boot)
     head = {
         "goemotions28_macro_f1": r28["macro_f1"],
         "goemotions28_micro_f1": r28["micro_f1"],

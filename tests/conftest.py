@@ -1,6 +1,7 @@
 """Synthetic fixtures: small emotion corpora made here, so the suite needs no ../shared data."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
 
@@ -243,23 +244,115 @@ def energy_vad(monkeypatch):
     return probs
 
 
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+# for the tests (and parameters) that train or load a torch network; the others run without torch
+needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="needs torch (pip install 'affekt[all]')")
+
+
+def _torch_if_installed():
+    """torch when it is installed and imports, else None: nothing here depends on it."""
+    if not HAS_TORCH:
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
 @pytest.fixture(scope="module")
 def speech_env(tmp_path_factory):
     """A private AFFEKT_HOME; AFFEKT_CACHE pointed at a per-session folder (the cache is opt-in;
     with it, the many fits of a test module decode and featurise each file once); and one
     BLAS/torch thread: on a busy shared CPU, OpenMP threads waiting on each other make the tiny
-    LSTM of a crnn a hundred times slower."""
+    LSTM of a crnn a hundred times slower. torch is optional here: without it the torch-free
+    families (svm, logreg, rf, lgbm) are still tested, and only the network tests skip."""
     from threadpoolctl import threadpool_limits
 
-    torch = pytest.importorskip("torch")
+    torch = _torch_if_installed()
     cache = tmp_path_factory.getbasetemp() / "affekt-cache"
     home = tmp_path_factory.mktemp("affekt-home")
     mp = pytest.MonkeyPatch()
     mp.setenv("AFFEKT_CACHE", str(cache))
     mp.setenv("AFFEKT_HOME", str(home))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    threads = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(1)
     with threadpool_limits(1):
         yield {"cache": cache, "home": home}
-    torch.set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
     mp.undo()
+
+
+@pytest.fixture()
+def torch_one_thread():
+    """One torch thread for a test that trains a tiny network: on a busy shared CPU, OpenMP
+    threads waiting on each other make a small LSTM many times slower."""
+    torch = pytest.importorskip("torch")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+# ------------------------------------------------------------------- the bundled example voice
+def example_speech_path() -> str:
+    """``affekt/examples/speech.wav``: 4.6 s of a synthetic (espeak-ng) English voice that Silero
+    detects as speech, shipped with the package."""
+    import affekt.examples
+
+    return os.path.join(os.path.dirname(affekt.examples.__file__), "speech.wav")
+
+
+def example_speech() -> np.ndarray:
+    """The example voice as 16 kHz float32 samples."""
+    from affekt.io.audio import load_audio
+
+    return load_audio(example_speech_path())
+
+
+def voiced_extent(y: np.ndarray, sr: int = SR, floor_db: float = 40.0) -> tuple[float, float]:
+    """(first, last) second of the 10 ms frames within ``floor_db`` of the loudest one: where the
+    voice is, measured by energy alone (independently of any VAD)."""
+    hop = sr // 100
+    n = len(y) // hop
+    e = 10 * np.log10(np.mean(np.square(y[: n * hop].reshape(n, hop).astype(np.float64)), axis=1) + 1e-12)
+    on = np.flatnonzero(e > e.max() - floor_db)
+    return on[0] * hop / sr, (on[-1] + 1) * hop / sr
+
+
+# ------------------------------------------------------------------- the torch training loop
+def state_of(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def same_state(a, b):
+    return a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a)
+
+
+class FitSpy:
+    """Wraps ``fit_torch`` where a family looks it up: the dev score the loop sees is scripted
+    (``script``; None keeps the real one), and at each epoch the spy records the real dev score
+    and a copy of the weights, so a test can tell which epoch's weights the model ended with."""
+
+    def __init__(self, monkeypatch, where, script=None):
+        from affekt.training import trainer
+
+        self.real_fit = trainer.fit_torch
+        self.script = script
+        self.runs = []
+        monkeypatch.setattr(where, "fit_torch", self)
+
+    def __call__(self, module, batches, loss_fn, score, **kw):
+        run = {"module": module, "states": [], "real": [], "kw": kw, "score": score}
+        self.runs.append(run)
+
+        def spied():
+            real = score() if score is not None else None
+            run["real"].append(real)
+            run["states"].append(state_of(module))
+            return self.script[len(run["states"]) - 1] if self.script is not None else real
+
+        run["out"] = self.real_fit(module, batches, loss_fn, spied if score is not None else None, **kw)
+        return run["out"]

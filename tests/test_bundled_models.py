@@ -17,13 +17,14 @@ def test_there_is_a_default_text_model():
 
 
 def _inputs(model):
-    """Three inputs of the model's modality (speech: generated voiced clips as (samples, rate))."""
+    """Three inputs of the model's modality (speech: the bundled example voice, whole and its two
+    phrases, as (samples, rate): a model reports no emotion for audio without speech)."""
     if model.modality == "text":
         return TEXTS
-    from conftest import speech_like
+    from conftest import example_speech
 
-    return [(speech_like(1.5, f0, rate, amp, seed=i), 16000)
-            for i, (f0, rate, amp) in enumerate([(220, 6, 0.5), (150, 4, 0.25), (105, 2.5, 0.1)])]
+    y = example_speech()
+    return [(y, 16000), (y[: int(2.1 * 16000)], 16000), (y[int(2.3 * 16000):], 16000)]
 
 
 def test_there_is_a_default_speech_model():
@@ -39,13 +40,30 @@ def test_bundled_model_contract(name):
     preds = m.predict(X)
     assert isinstance(preds, Predictions) and len(preds) == 3
     P = m.predict_proba(X)
-    assert P.shape == (3, len(m.labels_)) and np.isfinite(P).all() and (P >= 0).all() and (P <= 1).all()
-    for p in preds:
+    labels = list(m.labels_.labels)
+    assert P.shape == (3, len(labels)) and np.isfinite(P).all()
+    if not m.labels_.multi_label:  # one label per item: a distribution over the labels
+        np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-4)
+    for p, row in zip(preds, P):
         rec = p.to_dict()
-        assert rec["label"] in m.labels_.labels and rec["labels"] and rec["model"] == name
+        # the record is the scores predict_proba gives, its label their argmax, among its labels
+        np.testing.assert_allclose([rec["scores"][lab] for lab in labels], row, atol=1e-5)
+        assert list(rec["scores"]) == labels and rec["label"] == labels[int(row.argmax())]
+        assert rec["label"] in rec["labels"] and rec["model"] == name and rec["label_space"] == m.labels_.name
         json.dumps(rec)
+    # the Ekman view, worked out by hand from the published mapping: a multi-label model's Ekman
+    # score is the highest of its labels that map there, a single-label model's their sum
+    from affekt.core.labels import EKMAN, get_mapping
+
     ek = m.predict(X, label_space="ekman")
     assert {p.label_space for p in ek} == {"ekman"}
+    to = get_mapping(m.labels_, "ekman").mapping if m.labels_.name != "ekman" else {lab: lab for lab in labels}
+    pool = max if m.labels_.multi_label else sum
+    for p, row in zip(ek, P):
+        want = {e: pool([row[i] for i, lab in enumerate(labels) if to.get(lab) == e] or [0.0]) for e in EKMAN.labels}
+        assert list(p.scores) == list(EKMAN.labels)
+        np.testing.assert_allclose([p.scores[e] for e in EKMAN.labels], [want[e] for e in EKMAN.labels], atol=1e-5)
+        assert p.label == max(want, key=want.get)
 
 
 def m_path(name):
@@ -60,3 +78,23 @@ def test_default_text_model_behaves_sensibly():
     assert preds[2].label == "sadness"
     if m.dimensions_:
         assert preds[0].valence > preds[2].valence
+
+
+def test_text_default_survives_a_save_load_cycle(tmp_path):
+    """The bundled text model saved to a folder of one's own and loaded back from it: the same
+    model (class, id, labels, card) giving the same scores and V/A/D on a few texts."""
+    from affekt.core.registry import load_model as load
+
+    m = load_model("text-default")
+    folder = m.save(tmp_path / "copy")
+    copy = load(folder, cache=False)
+    assert type(copy) is type(m) and copy.model_id_ == m.model_id_ == "text-default"
+    assert copy.labels_.labels == m.labels_.labels and copy.card_ == m.card_
+    texts = TEXTS + ["The meeting moved to 3pm.", "Wow, I did not see that coming!"]
+    a, b = m.predict(texts), copy.predict(texts)
+    for p, q in zip(a, b):
+        assert p.to_dict() == q.to_dict()  # scores to 6 decimals, labels, V/A/D, model id
+    np.testing.assert_allclose(copy.predict_proba(texts), m.predict_proba(texts), atol=1e-6)
+    # and saved again from the copy, it is the same files (nothing drifts from one save to the next)
+    again = copy.save(tmp_path / "again")
+    assert json.loads((again / "affekt.json").read_text()) == json.loads((folder / "affekt.json").read_text())

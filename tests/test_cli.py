@@ -40,6 +40,8 @@ def test_train_default_family_is_the_ensemble(carer_dir, tmp_path):
 def test_analyze_table_and_json(model_dir):
     r = runner.invoke(app, ["analyze", "I feel furious at work", "--model", str(model_dir)])
     assert r.exit_code == 0 and "anger" in r.output
+    # piped (not a terminal): decisions get a visible marker, not invisible bold
+    assert "*anger" in r.output and "* = the model's decision" in r.output and "bold =" not in r.output
     r = runner.invoke(app, ["analyze", "I feel scared today", "--model", str(model_dir), "--json"])
     rec = json.loads(r.output)[0]
     assert rec["label"] == "fear" and abs(sum(rec["scores"].values()) - 1) < 1e-3
@@ -53,7 +55,8 @@ def test_predict_keeps_order_and_bad_items(model_dir, tmp_path):
     out = tmp_path / "out.jsonl"
     r = runner.invoke(app, ["predict", "--modality", "text", "--input", str(inp), "--output", str(out),
                             "--model", str(model_dir)])
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 2, r.output  # some items failed: written, and said on stderr
+    assert "3 of 5 items failed" in r.stderr and "line 3 is not valid JSON" in r.stderr
     recs = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(recs) == 5
     assert recs[0]["label"] == "sadness" and recs[4]["label"] == "joy"
@@ -85,11 +88,34 @@ def test_errors_are_one_line_exit_1(args, msg, tmp_path, monkeypatch):
     assert msg in r.output and "Traceback" not in r.output
 
 
-def test_non_utf8_and_empty_files(model_dir, tmp_path):
+def test_non_utf8_line_is_one_error_record_the_rest_predicted(model_dir, tmp_path):
+    """Issue 10 item 5: one bad byte fails its own line, not the file; --encoding reads others."""
     bad = tmp_path / "bad.txt"
-    bad.write_bytes(b"ok\n\xff\xfe broken\n")
-    r = runner.invoke(app, ["predict", "-i", str(bad), "-o", str(tmp_path / "o.jsonl"), "-m", str(model_dir)])
-    assert r.exit_code == 1 and "not UTF-8" in r.output
+    bad.write_bytes(b"I feel sad\nI feel caf\xe9 angry\nI feel happy\n")
+    out = tmp_path / "o.jsonl"
+    r = runner.invoke(app, ["predict", "-i", str(bad), "-o", str(out), "-m", str(model_dir)])
+    assert r.exit_code == 2, r.output
+    recs = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [rec.get("label") for rec in recs] == ["sadness", None, "joy"]
+    assert "line 2 is not valid utf-8" in recs[1]["error"] and "0xe9" in recs[1]["error"]
+    assert "--encoding" in recs[1]["error"] and recs[1]["input"] == "I feel caf\ufffd angry"
+    r = runner.invoke(app, ["predict", "-i", str(bad), "-o", str(out), "-m", str(model_dir), "--encoding", "latin-1"])
+    assert r.exit_code == 0, r.output
+    recs = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert recs[1]["input"] == "I feel café angry" and recs[1]["label"] == "anger"
+    r = runner.invoke(app, ["predict", "-i", str(bad), "-o", str(out), "-m", str(model_dir), "--encoding", "klingon"])
+    assert r.exit_code == 1 and "unknown text encoding" in r.output
+
+
+def test_non_utf8_csv_row_and_empty_files(model_dir, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"id,text\n1,I feel sad\n2,broken \xff\xfe here\n3,I feel happy\n")
+    out = tmp_path / "o.jsonl"
+    r = runner.invoke(app, ["predict", "-i", str(bad), "-o", str(out), "-m", str(model_dir)])
+    assert r.exit_code == 2, r.output
+    recs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [rec["id"] for rec in recs] == ["1", "2", "3"] and "line 3 is not valid" in recs[1]["error"]
+    assert recs[0]["label"] == "sadness" and recs[2]["label"] == "joy"
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     r = runner.invoke(app, ["predict", "-i", str(empty), "-o", str(tmp_path / "o.jsonl"), "-m", str(model_dir)])
@@ -143,4 +169,4 @@ def test_python_dash_m_entry_point():
     import sys
 
     r = subprocess.run([sys.executable, "-m", "affekt", "families"], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0 and "tfidf\tclassification" in r.stdout
+    assert r.returncode == 0 and "text\ttfidf\tclassification" in r.stdout

@@ -157,17 +157,17 @@ def test_folder(tmp_path, wav_bytes):
     files = ["Anger/spk1_a.wav", "anger2/x.wav", "sadness/deeper/spk2_b.flac", "sadness/spk1_c.wav",
              "neutral/spk3_d.wav"]
     touch(tmp_path, files + ["neutral/readme.txt", "loose.wav"], wav_bytes)
-    ds = load_dataset("folder", tmp_path)
+    ds = load_dataset("folder", tmp_path, speaker_by=r"^(spk\d|x)")
     df = check_common(ds, len(files), ds.label_space.name)
     assert ds.folds is None
     rows = rows_by_file(ds)
     assert rows["spk1_a"]["labels"] == ["anger"] and rows["spk2_b"]["labels"] == ["sadness"]  # recursive, lowercased
-    assert rows["spk2_b"]["speaker"] == "spk2_b" and set(df["gender"]) == {"unknown"}
+    assert sorted(set(df["speaker"])) == ["spk1", "spk2", "spk3", "x"] and set(df["gender"]) == {"unknown"}
     assert set(ds.label_space.labels) == {"anger", "anger2", "neutral", "sadness"}
-    spk = load_dataset("folder", tmp_path, speaker_pattern=r"^(spk\d|x)")
-    assert sorted(set(spk.split("all")["speaker"])) == ["spk1", "spk2", "spk3", "x"]
-    with pytest.raises(DataError, match="speaker pattern"):
-        load_dataset("folder", tmp_path, speaker_pattern=r"^(spk\d)_")
+    unknown = load_dataset("folder", tmp_path)  # no speaker given: unknown, not one per file
+    assert unknown.group is None and "speaker" not in unknown.split("all") and not unknown.info["speakers_known"]
+    with pytest.raises(DataError, match="finds no speaker in the file name"):
+        load_dataset("folder", tmp_path, speaker_by=r"^(spk\d)_")
 
 
 def test_folder_with_some_ekman_labels_trains(tmp_path, wav_bytes):
@@ -193,14 +193,14 @@ def test_folder_with_some_ekman_labels_trains(tmp_path, wav_bytes):
 def test_csv(tmp_path, wav_bytes):
     touch(tmp_path, ["clips/a.wav", "clips/b.wav", "clips/c.flac"], wav_bytes)
     pd.DataFrame({"path": ["clips/a.wav", "clips/b.wav", str(tmp_path / "clips/c.flac")],
-                  "label": ["Anger ", "sadness", "anger"], "speaker": ["s1", None, "s2"],
+                  "label": ["Anger ", "sadness", "anger"], "speaker": ["s1", "s1", "s2"],
                   "gender": ["F", "m", None]}).to_csv(tmp_path / "meta.csv", index=False)
     ds = load_dataset("csv", tmp_path / "meta.csv", modality="speech")
     df = check_common(ds, 3, ds.label_space.name)
     assert [lab[0] for lab in df["labels"]] == ["anger", "sadness", "anger"]
     assert list(df["path"]) == [str(tmp_path / "clips/a.wav"), str(tmp_path / "clips/b.wav"),
                                 str(tmp_path / "clips/c.flac")]
-    assert list(df["speaker"]) == ["s1", "b", "s2"]  # missing speaker: the file's own name
+    assert list(df["speaker"]) == ["s1", "s1", "s2"]  # an empty speaker is an error (test_speech_speakers.py)
     assert list(df["gender"]) == ["f", "m", "unknown"]
     assert ds.folds is None
     # the folder holding exactly one table is accepted too

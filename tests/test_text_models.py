@@ -16,7 +16,9 @@ def _accuracy(model, X, y):
 
 
 @pytest.mark.parametrize("family", list(FAST))
-def test_family_contract_single_label(family, corpus, tmp_path):
+def test_family_contract_single_label(family, corpus, tmp_path, request):
+    if family == "rnn":
+        request.getfixturevalue("torch_one_thread")
     (X, y), (Xt, yt) = corpus
     m = make_family("text", family, **FAST[family])
     assert m.fit(X, y, X_dev=Xt, y_dev=yt) is m
@@ -28,7 +30,10 @@ def test_family_contract_single_label(family, corpus, tmp_path):
     m.save(tmp_path / "m")
     m2 = Recognizer.load(tmp_path / "m")
     np.testing.assert_allclose(m2.predict_proba(Xt), P, atol=2e-3)
-    assert m2.predict(Xt[:2])[0].model_id == "m" or m2.model_id_
+    # the model keeps its id (not the folder's name) and its class and labels through save/load
+    assert m.model_id_ == f"text-{m.family}" and m2.model_id_ == m.model_id_
+    assert type(m2) is type(m) and m2.labels_.labels == m.labels_.labels == ("anger", "fear", "joy", "sadness")
+    assert [p.model_id for p in m2.predict(Xt[:2])] == [m.model_id_] * 2
 
 
 @pytest.mark.slow

@@ -103,7 +103,19 @@ CARER = LabelSpace(
     description="CARER / dair-ai emotion: six Twitter emotions (Saravia et al., 2018)",
 )
 
-_SPACES: dict[str, LabelSpace] = {s.name: s for s in (GOEMOTIONS, EKMAN, CARER)}
+# the speech corpora's own label sets (their loaders are in affekt.datasets.speech); here so that a
+# model trained on one of them can be viewed in Ekman's space without importing its loader
+RAVDESS = LabelSpace(
+    "ravdess", ("neutral", "calm", "happiness", "sadness", "anger", "fear", "disgust", "surprise"),
+    multi_label=False, description="RAVDESS speech: 8 acted emotions (Livingstone & Russo, 2018)")
+CREMAD = LabelSpace(
+    "cremad", ("anger", "disgust", "fear", "happiness", "neutral", "sadness"),
+    multi_label=False, description="CREMA-D: 6 acted emotions (Cao et al., 2014)")
+EMODB = LabelSpace(
+    "emodb", ("anger", "boredom", "disgust", "fear", "happiness", "sadness", "neutral"),
+    multi_label=False, description="Berlin EmoDB: 7 acted emotions in German (Burkhardt et al., 2005)")
+
+_SPACES: dict[str, LabelSpace] = {s.name: s for s in (GOEMOTIONS, EKMAN, CARER, RAVDESS, CREMAD, EMODB)}
 
 
 def register_label_space(space: LabelSpace) -> LabelSpace:
@@ -193,26 +205,45 @@ def _goemotions_to_ekman() -> dict:
 _CARER_TO_EKMAN = {"sadness": "sadness", "joy": "happiness", "love": "happiness",
                    "anger": "anger", "fear": "fear", "surprise": "surprise"}
 
-_MAPPINGS: dict[tuple[str, str], dict] = {}
+_MAPPINGS: dict[tuple[str, str], dict] = {
+    ("carer", "ekman"): dict(_CARER_TO_EKMAN),
+    ("ravdess", "ekman"): {**{lab: lab for lab in RAVDESS.labels}, "calm": "neutral"},
+    ("cremad", "ekman"): {lab: lab for lab in CREMAD.labels},
+    ("emodb", "ekman"): {**{lab: lab for lab in EMODB.labels}, "boredom": None},
+}
+
+
+def _find_mapping(src: LabelSpace, tgt: LabelSpace) -> LabelMapping | None:
+    if src.name == tgt.name:
+        return LabelMapping(src, tgt, {lab: lab for lab in src})
+    key = (src.name, tgt.name)
+    if key == ("goemotions", "ekman") and key not in _MAPPINGS:
+        _MAPPINGS[key] = _goemotions_to_ekman()
+    if key in _MAPPINGS:
+        return LabelMapping(src, tgt, _MAPPINGS[key])
+    if set(src.labels) <= set(tgt.labels):  # e.g. a corpus with some of Ekman's labels: by name
+        return LabelMapping(src, tgt, {lab: lab for lab in src})
+    return None
 
 
 def get_mapping(source: str | LabelSpace, target: str | LabelSpace) -> LabelMapping:
     """The mapping between two label spaces (identity when they are the same)."""
     src, tgt = get_label_space(source), get_label_space(target)
-    if src.name == tgt.name:
-        return LabelMapping(src, tgt, {lab: lab for lab in src})
-    key = (src.name, tgt.name)
-    if key not in _MAPPINGS:
-        if key == ("goemotions", "ekman"):
-            _MAPPINGS[key] = _goemotions_to_ekman()
-        elif key == ("carer", "ekman"):
-            _MAPPINGS[key] = dict(_CARER_TO_EKMAN)
-        elif set(src.labels) <= set(tgt.labels):  # e.g. a corpus with some of Ekman's labels: by name
-            return LabelMapping(src, tgt, {lab: lab for lab in src})
-        else:
-            raise LabelError(f"no mapping from label space '{src.name}' to '{tgt.name}'")
-    return LabelMapping(src, tgt, _MAPPINGS[key])
+    m = _find_mapping(src, tgt)
+    if m is None:
+        raise LabelError(f"no mapping from label space '{src.name}' to '{tgt.name}': a model with "
+                         f"'{src.name}' labels can be viewed in {', '.join(viewable_spaces(src))}")
+    return m
 
 
 def register_mapping(source: str, target: str, mapping: dict) -> None:
     _MAPPINGS[(source, target)] = dict(mapping)
+
+
+def viewable_spaces(space: LabelSpace | str) -> list[str]:
+    """The label spaces a model of ``space`` can be viewed in (``--label-space``): its own, then
+    every known space a mapping reaches."""
+    src = get_label_space(space)
+    out = [src.name]
+    out += [name for name in sorted(_SPACES) if name != src.name and _find_mapping(src, _SPACES[name])]
+    return out

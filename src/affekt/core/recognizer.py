@@ -61,6 +61,16 @@ class Recognizer(BaseEstimator):
             if err:
                 raise InputError(f"item {i}: {err}")
 
+    def _normalise(self, X: list) -> list:
+        """What every model of a modality does to its inputs before reading them, in fit and
+        predict alike (text: emoji-only texts said in words). Default: nothing."""
+        return X
+
+    def _item_warnings(self, X: list) -> list[list[str]] | None:
+        """Per valid item, reasons to trust its prediction less (text: a language the model was
+        not trained on); None when there are none to give."""
+        return None
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_id_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit() or load()")
@@ -161,13 +171,14 @@ class EmotionClassifier(Recognizer):
         if X_dev is not None and y_dev is not None and len(X_dev):
             self._validate_all(X_dev)
             Y_dev = self._to_matrix(y_dev, space, "dev labels")
-        self._fit(list(X), Y, None if Y_dev is None else list(X_dev), Y_dev)
+        X_dev = None if Y_dev is None else self._normalise(list(X_dev))
+        self._fit(self._normalise(list(X)), Y, X_dev, Y_dev)
         self.model_id_ = getattr(self, "model_id_", None) or f"{self.modality}-{self.family}"
         self.thresholds_ = np.full(len(space), 0.5, dtype=np.float32)
         if space.multi_label and Y_dev is not None:
             from affekt.training.thresholds import tune_thresholds
 
-            self.thresholds_ = tune_thresholds(Y_dev, self._scores(list(X_dev)))
+            self.thresholds_ = tune_thresholds(Y_dev, self._scores(X_dev))
         return self
 
     @staticmethod
@@ -205,7 +216,7 @@ class EmotionClassifier(Recognizer):
         """(n_items, n_labels) probabilities in the model's own label space."""
         self._check_fitted()
         self._validate_all(X)
-        return np.asarray(self._scores(list(X)), dtype=np.float32)
+        return np.asarray(self._scores(self._normalise(list(X))), dtype=np.float32)
 
     def decide(self, P: np.ndarray) -> np.ndarray:
         """Scores -> 0/1 decisions: per-label thresholds (multi-label) or argmax."""
@@ -231,7 +242,7 @@ class EmotionClassifier(Recognizer):
         return _predict_items(self, X, label_space, errors)
 
     def _proba_and_decisions(self, X: list, label_space) -> tuple[np.ndarray, np.ndarray, LabelSpace]:
-        return self._view(self._scores(X), label_space)
+        return self._view(self._scores(self._normalise(list(X))), label_space)
 
     def _view(self, P: np.ndarray, label_space) -> tuple[np.ndarray, np.ndarray, LabelSpace]:
         """Own-space scores -> (scores, decisions, space), in ``label_space`` when one is given."""
@@ -275,9 +286,12 @@ def _predict_items(model, X, label_space, errors: str) -> Predictions:
         if isinstance(cat, EmotionClassifier):
             P, D, space = cat._proba_and_decisions(valid, label_space)
             space_name = space.name
-        V = dim._dimensions(valid) if isinstance(dim, DimensionalRegressor) else None
+        V = dim._dimensions(dim._normalise(valid)) if isinstance(dim, DimensionalRegressor) else None
+        notes = model._item_warnings(valid)
         for k, i in enumerate(ok):
             p = EmotionPrediction(input=X[i], model_id=model.model_id_, label_space=space_name)
+            if notes:
+                p.warnings = list(notes[k])
             if P is not None:
                 p.scores = {lab: float(s) for lab, s in zip(space.labels, P[k])}
                 p.label = space.labels[int(P[k].argmax())]
@@ -301,7 +315,7 @@ class DimensionalRegressor(Recognizer):
             raise DataError(f"expected a ({len(X)}, 3) valence/arousal/dominance target, got shape {Y.shape}")
         if not np.isfinite(Y).all():
             raise DataError("valence/arousal/dominance targets contain NaN or infinite values")
-        self._fit(list(X), Y, None if X_dev is None else list(X_dev),
+        self._fit(self._normalise(list(X)), Y, None if X_dev is None else self._normalise(list(X_dev)),
                   None if y_dev is None else np.asarray(y_dev, dtype=np.float32))
         self.model_id_ = getattr(self, "model_id_", None) or f"{self.modality}-{self.family}"
         return self
@@ -310,7 +324,7 @@ class DimensionalRegressor(Recognizer):
         """(n_items, 3) valence, arousal, dominance."""
         self._check_fitted()
         self._validate_all(X)
-        return np.asarray(self._dimensions(list(X)), dtype=np.float32)
+        return np.asarray(self._dimensions(self._normalise(list(X))), dtype=np.float32)
 
     def predict_proba(self, X) -> np.ndarray:
         raise AffektError(f"{type(self).__name__} is dimensional: use predict_dimensions() or predict()")
@@ -342,6 +356,14 @@ class CompositeRecognizer(Recognizer):
 
     def check_item(self, x):
         return self.categorical.check_item(x)
+
+    def _normalise(self, X: list) -> list:
+        return self.categorical._normalise(X)
+
+    def _item_warnings(self, X: list):
+        """The categorical part's warnings, with the languages this composite's card names."""
+        langs = (getattr(self, "card_", None) or {}).get("languages")
+        return self.categorical._item_warnings(X, languages=langs) if langs else self.categorical._item_warnings(X)
 
     @property
     def labels_(self) -> LabelSpace:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from affekt.core.errors import ModelNotFoundError
+from affekt.core.labels import LabelSpace, viewable_spaces
 from affekt.core.recognizer import MANIFEST, Recognizer
 
 DEFAULT_MODELS = {"text": "text-default", "speech": "speech-default"}
@@ -42,11 +43,13 @@ def list_models() -> list[dict]:
     for name, d in _model_dirs().items():
         m = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
         card = m.get("card", {})
+        space = m.get("label_space")
         out.append({
             "name": name,
             "modality": m.get("modality"),
             "family": m.get("family"),
-            "label_space": (m.get("label_space") or {}).get("name"),
+            "label_space": (space or {}).get("name"),
+            "label_spaces": viewable_spaces(LabelSpace.from_dict(space)) if space else [],
             "dimensions": card.get("dimensions", []),
             "metrics": card.get("metrics", {}),
             "bundled": d.resolve().parent == bundled,

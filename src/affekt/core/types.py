@@ -20,8 +20,10 @@ class EmotionPrediction:
     just ``[label]``), ``scores`` a probability per label. ``valence``/``arousal``/``dominance``
     are on the model's dimensional scale (EmoBank's 1-5 for text). ``span`` locates the item
     inside a larger input (time segment, face box); ``segments`` is the timeline of a long input
-    (one ``{"start", "end", "label", "scores"}`` per window). ``error`` is set, and nothing else, when the
-    item could not be processed.
+    (one ``{"start", "end", "label", "scores"}`` per window). ``error`` is set, and no emotion,
+    when the item could not be processed (its record echoes a long input only in part).
+    ``warnings`` are reasons to trust a prediction less (e.g. a text in a language the model was
+    not trained on). ``id`` is the user's own id of the item, passed through to the record.
     """
 
     input: Any = None
@@ -36,6 +38,8 @@ class EmotionPrediction:
     model_id: str | None = None
     label_space: str | None = None
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    id: Any = None
 
     @property
     def ok(self) -> bool:
@@ -46,9 +50,18 @@ class EmotionPrediction:
 
     def to_dict(self) -> dict:
         """JSON-ready record; leaves out fields that are empty."""
+        d: dict[str, Any] = {} if self.id is None else {"id": self.id}
         if self.error is not None:
-            return {"input": self.input, "error": self.error}
-        d: dict[str, Any] = {"input": self.input}
+            from affekt.io.items import echo
+
+            d["input"], length = echo(self.input)
+            if length is not None:
+                d["input_length"] = length
+            d["error"] = self.error
+            if self.span is not None:
+                d["span"] = self.span
+            return d
+        d["input"] = self.input
         if self.label is not None or self.scores:
             d["label"] = self.label
             d["labels"] = list(self.labels)
@@ -64,6 +77,8 @@ class EmotionPrediction:
         d["model"] = self.model_id
         if self.label_space:
             d["label_space"] = self.label_space
+        if self.warnings:
+            d["warnings"] = list(self.warnings)
         return d
 
 
@@ -111,9 +126,9 @@ class Predictions(Sequence[EmotionPrediction]):
 
         rows = []
         for p in self._items:
-            row = {"input": p.input, "label": p.label, "labels": "|".join(p.labels),
+            row = {"id": p.id, "input": p.input, "label": p.label, "labels": "|".join(p.labels),
                    "valence": p.valence, "arousal": p.arousal, "dominance": p.dominance,
-                   "model": p.model_id, "error": p.error}
+                   "model": p.model_id, "error": p.error, "warnings": "; ".join(p.warnings)}
             row.update({f"score_{k}": v for k, v in p.scores.items()})
             rows.append(row)
         return pd.DataFrame(rows)

@@ -22,6 +22,9 @@ def load_dataset(name: str, data_dir, modality: str = "text", **kw) -> Dataset:
             return speech.load_csv(data_dir, **kw)
         if name not in speech.LOADERS:
             raise DataError(f"unknown speech dataset '{name}' (known: {', '.join(SPEECH_DATASETS)})")
+        if kw.get("speaker_by") is not None:
+            raise DataError(f"speaker_by (--speaker-by) is for the folder and csv datasets; '{name}' names its "
+                            "speakers in its own file naming")
         return speech.LOADERS[name](data_dir)
     if name == "goemotions":
         from affekt.datasets import goemotions as mod
@@ -57,9 +60,15 @@ def concat(datasets: list[Dataset], label_space) -> Dataset:
         frames.append(df)
     out = pd.concat(frames, ignore_index=True)
     first = datasets[0]
+    info = {"licence": "; ".join(f"{d.name}: {d.info.get('licence', '?')}" for d in datasets)}
+    known = [d.info.get("speakers_known") for d in datasets]
+    if any(k is not None for k in known):  # speech: grouped by speaker only if every part knows its speakers
+        info["speakers_known"] = all(known)
+        if not all(known):  # a part's unknown speakers would read as one speaker "nan"
+            out = out.drop(columns="speaker", errors="ignore")
+    group = first.group if all(d.group == first.group for d in datasets) else None
     return Dataset("+".join(d.name for d in datasets), {"all": out}, first.task, space,
-                   input_column=first.input_column, group=first.group, folds=None,
-                   info={"licence": "; ".join(f"{d.name}: {d.info.get('licence', '?')}" for d in datasets)})
+                   input_column=first.input_column, group=group, folds=None, info=info)
 
 
 __all__ = ["Dataset", "load_dataset", "concat", "TEXT_DATASETS", "SPEECH_DATASETS"]

@@ -11,9 +11,19 @@ tess       ``<Folder>/<SPK>_<word>_<emo>.wav``, speaker from the folder (OAF/YAF
 cremad     ``AudioWAV/<actor>_<sentence>_<EMO>_<level>.wav``; gender from VideoDemographics.csv.
 emodb      ``wav/<spk><text><E><v>.wav`` (Berlin EmoDB, German letters: W anger, L boredom, ...).
 savee      ``AudioData/<SPK>/<e><nn>.wav`` or ``<SPK>_<e><nn>.wav`` (4 male speakers).
-folder     ``<root>/<label>/**/*.wav`` (speaker unknown unless a speaker regex is given).
-csv        a table with path, label and (optional) speaker/gender columns; paths relative to it.
+folder     ``<root>/<label>/**/*.wav``; speakers from ``speaker_by`` (below), else unknown.
+csv        a table with path, label and (optional) speaker/gender columns; paths relative to it;
+           speakers from the ``speaker`` column or ``speaker_by``, else unknown.
 =========  ==================================================================================
+
+Who speaks (``folder`` and ``csv``; the rule of :mod:`affekt.datasets.speakers`, the same as
+``affekt predict --speaker-by``): ``speaker_by="folder"`` takes the folder each file lies in, so
+a folder dataset laid out as ``<root>/<label>/<speaker>/*.wav`` is grouped by speaker; any other
+``speaker_by`` is a regex searched in the file name whose first group names the speaker (e.g.
+``'^(\\w+?)_'`` for ``anger/anna_01.wav``). When no speaker is known the dataset says so: no
+``speaker`` column, ``group=None`` and ``info["speakers_known"] = False``; cross-validation is then
+plain k-fold, which is **not** speaker-independent, and ``affekt train`` reports it
+(:func:`affekt.datasets.speakers.speaker_independence`).
 """
 from __future__ import annotations
 
@@ -23,22 +33,11 @@ from pathlib import Path
 import pandas as pd
 
 from affekt.core.errors import DataError
-from affekt.core.labels import EKMAN, LabelSpace, register_label_space, register_mapping
+from affekt.core.labels import CREMAD, EKMAN, EMODB, RAVDESS, LabelSpace  # noqa: F401
 from affekt.datasets.base import Dataset, need_dir
+from affekt.datasets.speakers import speakers_of
 from affekt.io.audio import AUDIO_SUFFIXES
 
-RAVDESS = register_label_space(LabelSpace(
-    "ravdess", ("neutral", "calm", "happiness", "sadness", "anger", "fear", "disgust", "surprise"),
-    multi_label=False, description="RAVDESS speech: 8 acted emotions (Livingstone & Russo, 2018)"))
-CREMAD = register_label_space(LabelSpace(
-    "cremad", ("anger", "disgust", "fear", "happiness", "neutral", "sadness"),
-    multi_label=False, description="CREMA-D: 6 acted emotions (Cao et al., 2014)"))
-EMODB = register_label_space(LabelSpace(
-    "emodb", ("anger", "boredom", "disgust", "fear", "happiness", "sadness", "neutral"),
-    multi_label=False, description="Berlin EmoDB: 7 acted emotions in German (Burkhardt et al., 2005)"))
-register_mapping("ravdess", "ekman", {**{lab: lab for lab in RAVDESS.labels}, "calm": "neutral"})
-register_mapping("cremad", "ekman", {lab: lab for lab in CREMAD.labels})
-register_mapping("emodb", "ekman", {**{lab: lab for lab in EMODB.labels}, "boredom": None})
 
 SPEECH_DATASETS = ("ravdess", "tess", "cremad", "emodb", "savee", "folder", "csv")
 
@@ -64,9 +63,10 @@ def _finish(name: str, rows: list[dict], space: LabelSpace, root: Path, licence:
         raise DataError(f"{name}: no audio files named as {expected} under '{root}'")
     df = pd.DataFrame(rows)
     space.validate((lab for labs in df["labels"] for lab in labs), where=str(root))
-    info = {"licence": licence, "root": str(root), "skipped_files": n_skipped}
+    known = "speaker" in df.columns
+    info = {"licence": licence, "root": str(root), "skipped_files": n_skipped, "speakers_known": known}
     return Dataset(name, {"all": df}, "classification", space, input_column="path",
-                   group="speaker", folds="fold", info=info)
+                   group="speaker" if known else None, folds="fold", info=info)
 
 
 def load_ravdess(data_dir) -> Dataset:
@@ -167,24 +167,36 @@ def load_savee(data_dir) -> Dataset:
                    "AudioData/<SPK>/<e><nn>.wav or <SPK>_<e><nn>.wav", skipped)
 
 
-def load_folder(data_dir, speaker_pattern: str | None = None) -> Dataset:
-    """``<root>/<label>/**/*.wav``; ``speaker_pattern`` (a regex with one group, matched against
-    the file name) names the speaker, else every file is its own group."""
+def load_folder(data_dir, speaker_by: str | None = None, speaker_pattern: str | None = None) -> Dataset:
+    """``<root>/<label>/**/*.wav`` (one sub-folder per label, any depth below it).
+
+    ``speaker_by``: who speaks in each file: ``"folder"`` (the folder the file lies in, for
+    ``<root>/<label>/<speaker>/*.wav``; a file lying directly in its label folder is an error)
+    or a regex whose first group, searched in the file name, names the speaker. Without it the
+    speakers are unknown and the dataset says so (``group=None``, no ``speaker`` column).
+    ``speaker_pattern`` is the former name of a regex ``speaker_by``."""
+    if speaker_pattern is not None:
+        if speaker_by is not None and speaker_by != speaker_pattern:
+            raise DataError("give speaker_by or speaker_pattern, not both")
+        speaker_by = speaker_pattern
     root = need_dir(data_dir)
-    rx = re.compile(speaker_pattern) if speaker_pattern else None
-    rows = []
+    rows, label_dir = [], []
     for d in sorted(p for p in root.iterdir() if p.is_dir()):
         for p in _audio_files(d):
-            spk = None
-            if rx is not None:
-                m = rx.search(p.name)
-                if not m:
-                    raise DataError(f"'{p}': speaker pattern {speaker_pattern!r} does not match the file name")
-                spk = m.group(1)
-            rows.append({"path": str(p), "labels": [d.name.lower()], "speaker": spk or p.stem,
-                         "gender": "unknown", "fold": -1})
+            rows.append({"path": str(p), "labels": [d.name.lower()], "gender": "unknown", "fold": -1})
+            label_dir.append(d)
     if not rows:
         raise DataError(f"folder dataset: no audio files in label sub-folders of '{root}' (expected <root>/<label>/*.wav)")
+    if speaker_by is not None:
+        paths = [Path(r["path"]) for r in rows]
+        if speaker_by == "folder":
+            flat = [p for p, d in zip(paths, label_dir) if p.parent == d]
+            if flat:
+                raise DataError(f"speaker_by='folder': '{flat[0]}' lies directly in its label folder "
+                                f"'{flat[0].parent.name}' ({len(flat)} such file(s)); the layout for speakers by "
+                                "folder is <root>/<label>/<speaker>/*.wav, else give a regex on the file name")
+        for r, spk in zip(rows, speakers_of(paths, speaker_by, error=DataError)):
+            r["speaker"] = spk
     labels = tuple(sorted({r["labels"][0] for r in rows}))
     # Ekman's space only when every Ekman label is there (a single-label model cannot be fitted on
     # labels it never saw); a subset keeps its own space, which maps into ekman by name
@@ -193,12 +205,17 @@ def load_folder(data_dir, speaker_pattern: str | None = None) -> Dataset:
         space = EKMAN
     ds = _finish("folder", rows, space, root, "as its owner's", "<root>/<label>/*.wav")
     ds.folds = None
+    ds.info["speaker_by"] = speaker_by
     return ds
 
 
 def load_csv(path, path_column: str = "path", label_column: str = "label", speaker_column: str = "speaker",
-             gender_column: str = "gender") -> Dataset:
-    """A CSV/TSV with one audio file per row; relative paths are read from the table's folder."""
+             gender_column: str = "gender", speaker_by: str | None = None) -> Dataset:
+    """A CSV/TSV with one audio file per row; relative paths are read from the table's folder.
+
+    Speakers: ``speaker_by`` (``"folder"`` or a regex on the file name, as for ``load_folder``)
+    when given, else the ``speaker_column`` (default ``speaker``) when the table has it (every
+    row then needs one), else unknown (the dataset says so: ``group=None``)."""
     p = Path(path)
     if p.is_dir():
         cands = sorted(list(p.glob("*.csv")) + list(p.glob("*.tsv")))
@@ -211,20 +228,31 @@ def load_csv(path, path_column: str = "path", label_column: str = "label", speak
     for col in (path_column, label_column):
         if col not in df.columns:
             raise DataError(f"'{p}': no column '{col}' (columns: {', '.join(map(str, df.columns))})")
+    if speaker_by is None and speaker_column != "speaker" and speaker_column not in df.columns:
+        raise DataError(f"'{p}': no speaker column '{speaker_column}' (columns: {', '.join(map(str, df.columns))})")
+    use_column = speaker_by is None and speaker_column in df.columns
     rows = []
     for i, r in df.iterrows():
         f = Path(str(r[path_column]))
         f = f if f.is_absolute() else p.parent / f
         if pd.isna(r[label_column]):
             raise DataError(f"'{p}', row {i + 2}: empty label")
-        spk = r[speaker_column] if speaker_column in df.columns and not pd.isna(r[speaker_column]) else f.stem
         gen = str(r[gender_column]).lower() if gender_column in df.columns and not pd.isna(r[gender_column]) else "unknown"
-        rows.append({"path": str(f), "labels": [str(r[label_column]).strip().lower()], "speaker": str(spk),
-                     "gender": gen, "fold": -1})
+        row = {"path": str(f), "labels": [str(r[label_column]).strip().lower()], "gender": gen, "fold": -1}
+        if use_column:
+            if pd.isna(r[speaker_column]) or not str(r[speaker_column]).strip():
+                raise DataError(f"'{p}', row {i + 2}: empty speaker (give every row its speaker, or drop the "
+                                f"'{speaker_column}' column: the cross-validation is then not speaker-independent)")
+            row["speaker"] = str(r[speaker_column]).strip()
+        rows.append(row)
+    if speaker_by is not None and rows:
+        for row, spk in zip(rows, speakers_of([row["path"] for row in rows], speaker_by, error=DataError)):
+            row["speaker"] = spk
     labels = tuple(sorted({r["labels"][0] for r in rows}))
     space = EKMAN if set(labels) == set(EKMAN.labels) else LabelSpace(f"csv-{p.stem}", labels, multi_label=False)
     ds = _finish("csv", rows, space, p.parent, "as its owner's", "rows of the table")
     ds.folds = None
+    ds.info["speaker_by"] = speaker_by
     missing = [r["path"] for r in rows if not Path(r["path"]).exists()]
     if missing:
         raise DataError(f"'{p}': {len(missing)} listed audio file(s) do not exist, e.g. '{missing[0]}'")

@@ -5,7 +5,10 @@
 * or numeric ``valence``/``arousal``/``dominance`` columns (regression).
 
 ``path`` is a file, or a folder with ``train``/``dev``/``test`` files of one type. A single
-file is split by its ``split`` column when it has one, else 80/10/10 (stratified, seeded).
+file is split by its ``split`` column when it has one, else 80/10/10 (stratified when the labels
+allow, seeded). Such made-up splits are marked ``info["split_source"] == "random"``: evaluation
+then scores every row unless a split is asked for, and training cross-validates when the random
+test split would be too small (see :mod:`affekt.training.pipeline`).
 """
 from __future__ import annotations
 
@@ -62,14 +65,21 @@ def load(path, *, text_column: str = "text", label_columns=("label",), label_sep
         if missing:
             raise DataError(f"'{_files(path)[s]}' has no column(s) {', '.join(missing)} "
                             f"(columns: {', '.join(map(str, df.columns))})")
+    split_source = "given"
     if "_all" in frames:
         df = frames.pop("_all")
+        if not len(df):
+            raise DataError(f"'{path}' has no rows")
         if split_column in df.columns:
             frames = {str(s): part.reset_index(drop=True) for s, part in df.groupby(split_column)}
             if "val" in frames:
                 frames["dev"] = frames.pop("val")
         else:
             frames = _random_split(df, label_columns, seed)
+            split_source = "random"
+    info = {"source": str(path), "split_source": split_source}
+    if split_source == "random":
+        info["split_seed"] = seed
     regression = set(label_columns) <= set(DIMENSIONS) or label_columns == ["V", "A", "D"]
     out = {}
     for s, df in frames.items():
@@ -95,7 +105,7 @@ def load(path, *, text_column: str = "text", label_columns=("label",), label_sep
             df["labels"] = [[c for c, on in zip(label_columns, row) if on] for row in M]
         out[s] = df.reset_index(drop=True)
     if regression:
-        return Dataset(path.stem, out, "regression", None, group=group_column)
+        return Dataset(path.stem, out, "regression", None, group=group_column, info=info)
     all_labels = sorted({lab for df in out.values() for labs in df["labels"] for lab in labs})
     multi = bool(label_sep) or len(label_columns) > 1
     if label_space is not None:
@@ -103,20 +113,32 @@ def load(path, *, text_column: str = "text", label_columns=("label",), label_sep
         space.validate(all_labels, where=str(path))
     else:
         space = LabelSpace(path.stem if path.is_file() else path.name, tuple(all_labels), multi_label=multi)
-    return Dataset(space.name, out, "classification", space, group=group_column,
-                   info={"source": str(path)})
+    return Dataset(space.name, out, "classification", space, group=group_column, info=info)
 
 
 def _random_split(df: pd.DataFrame, label_columns: list[str], seed: int) -> dict[str, pd.DataFrame]:
+    """80/10/10 train/dev/test, stratified by the label column when every label has enough rows.
+
+    Works on tables of any size: dev and test get at least one row each when there are three
+    or more rows; with fewer, every row is in ``train``.
+    """
     from sklearn.model_selection import train_test_split
 
-    strat = df[label_columns[0]] if len(label_columns) == 1 else None
-    try:
-        train, rest = train_test_split(df, test_size=0.2, random_state=seed, stratify=strat)
-        dev, test = train_test_split(rest, test_size=0.5, random_state=seed,
-                                     stratify=None if strat is None else rest[label_columns[0]])
-    except ValueError:  # a label too rare to stratify
-        train, rest = train_test_split(df, test_size=0.2, random_state=seed)
-        dev, test = train_test_split(rest, test_size=0.5, random_state=seed)
+    n = len(df)
+    if n < 3:
+        return {"train": df.reset_index(drop=True)}
+    n_hold = max(1, int(round(0.1 * n)))
+    col = label_columns[0] if len(label_columns) == 1 else None
+
+    def cut(frame: pd.DataFrame, size: int):
+        strat = None
+        if col is not None:
+            counts = frame[col].value_counts()
+            if counts.min() >= 2 and size >= len(counts) and len(frame) - size >= len(counts):
+                strat = frame[col]
+        return train_test_split(frame, test_size=size, random_state=seed, stratify=strat)
+
+    rest, test = cut(df, n_hold)
+    train, dev = cut(rest, n_hold)
     return {"train": train.reset_index(drop=True), "dev": dev.reset_index(drop=True),
             "test": test.reset_index(drop=True)}

@@ -91,7 +91,7 @@ def cross_validate(estimator, X, y, *, protocol: str = "kfold", k: int = 5, grou
         else:
             m.fit(Xtr, y_arr[tr])
             folds_m.append(evaluate_regression(m, Xte, y_arr[te], n_boot=0))
-    summary: dict = {"protocol": protocol, "k": len(splits)}
+    summary: dict = {"protocol": protocol, "k": len(splits), "n": len(X)}
     if task == "classification":
         space = pooled[0][3]
         if any(p[3].labels != space.labels for p in pooled):

@@ -84,9 +84,14 @@ def write_report(metrics: dict, out_dir, title: str = "affekt evaluation") -> Pa
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=to_jsonable))
     lines = [f"# {title}", ""]
-    for key in ("model", "dataset", "split", "label_space", "n"):
+    for key in ("model", "dataset", "split", "split_source", "label_space", "n"):
         if key in metrics:
             lines.append(f"- **{key}**: {metrics[key]}")
+    if metrics.get("shared_labels"):
+        lines.append(f"- **scored on the shared labels**: {', '.join(metrics['shared_labels'])} "
+                     f"({metrics.get('n_dropped', 0)} items with other labels left out)")
+    for w in metrics.get("warnings", []):
+        lines.append(f"- **warning**: {w}")
     lines += ["", "| metric | value |", "|---|---|"]
     for k, v in metrics.items():
         if isinstance(v, float):
@@ -101,6 +106,12 @@ def write_report(metrics: dict, out_dir, title: str = "affekt evaluation") -> Pa
         lines += ["", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
         for lab, d in metrics["per_class"].items():
             lines.append(f"| {lab} | {d['precision']:.3f} | {d['recall']:.3f} | {d['f1']:.3f} | {d['support']} |")
+        if metrics.get("labels_predicted_not_in_truth"):
+            lines += ["", "Predicted but absent from the truth (F1 0 by construction, not in the macro averages): "
+                      + ", ".join(metrics["labels_predicted_not_in_truth"]) + "."]
+        if metrics.get("labels_absent"):
+            lines += ["", "Neither in the truth nor predicted (nothing measured, no row): "
+                      + ", ".join(metrics["labels_absent"]) + "."]
     for png in _plots(metrics, out):
         lines += ["", f"![{png}]({png})"]
     (out / "report.md").write_text("\n".join(lines) + "\n")

@@ -263,8 +263,9 @@ class SpeechClassifier(EmotionClassifier):
     # -------------------------------------------------------------- predict
     def predict(self, X, *, label_space=None, errors: str = "raise", speakers=None) -> Predictions:
         """One prediction per input; long inputs also get ``segments`` (a timeline of windows).
-        A file that cannot be decoded raises :class:`InputError` (``errors="raise"``) or gets an
-        error record (``errors="record"``). ``speakers``: the speaker of each input, for models
+        A file that cannot be decoded, or holds no speech, raises :class:`InputError`
+        (``errors="raise"``) or gets an error record (``errors="record"``; a clip without speech
+        keeps its ``span`` with ``speech_detected: false``). ``speakers``: the speaker of each input, for models
         with ``speaker_norm`` (see the class notes)."""
         self._check_fitted()
         if isinstance(X, (str, bytes, os.PathLike)):
@@ -285,12 +286,15 @@ class SpeechClassifier(EmotionClassifier):
                 out.append(EmotionPrediction(input=name, error=ws, model_id=self.model_id_))
                 continue
             item_p, S = next(scored)
+            if not any(w[2] for w in ws):  # no speech: no emotion to report
+                span = {"start": ws[0][0], "end": ws[-1][1], "speech_detected": False}
+                out.append(EmotionPrediction(input=name, model_id=self.model_id_, span=span,
+                                             error=f"no speech detected in {span['end'] - span['start']:.2f} s of audio"))
+                continue
             P, D, space = self._view(np.vstack([item_p, S]), label_space)
             space_name = space.name
             p = self._record(name, P[0], D[0], space)
             p.span = {"start": ws[0][0], "end": ws[-1][1]}
-            if not all(w[2] for w in ws):
-                p.span["speech_detected"] = False
             if len(ws) > 1 or (ws and ws[-1][1] > 20):
                 p.segments = []
                 for (a, b, _, _), pk, dk in zip(ws, P[1:], D[1:]):
@@ -298,6 +302,9 @@ class SpeechClassifier(EmotionClassifier):
                     p.segments.append({"start": a, "end": b, "label": r.label,
                                        "scores": {k: round(v, 4) for k, v in r.scores.items()}})
             out.append(p)
+        if errors == "raise" and any(p.error for p in out):
+            bad = next(p for p in out if p.error)
+            raise InputError(f"'{bad.input}': {bad.error}")
         return Predictions(out, model_id=self.model_id_, label_space=space_name)
 
     def _record(self, name, P, D, space) -> EmotionPrediction:

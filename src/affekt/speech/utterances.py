@@ -71,8 +71,12 @@ def utterances(x, *, vad: bool = True, params: VADParams = VADParams(), max_wind
         if dur <= long_s:
             yield _short(y, name, v, params)
             return
+        if v is not None:
+            level = dbfs(y)
+            if level < SILENCE_DBFS:
+                raise AudioError(f"'{name}': silent recording (level {level:.0f} dBFS everywhere)")
         segs = _segments_of_array(y, v, params) if v else [(0.0, dur)]
-        for a, b in windows(segs, max_s=max_window_s):
+        for a, b in _long_windows(name, segs, dur, max_window_s):
             yield Utterance(a, b, normalize_loudness(y[int(a * SR): int(b * SR)]))
         return
     info = audio_info(x)
@@ -89,12 +93,19 @@ def utterances(x, *, vad: bool = True, params: VADParams = VADParams(), max_wind
         if peak < SILENCE_DBFS:
             raise AudioError(f"'{name}': silent recording (level {peak:.0f} dBFS everywhere)")
         segs = speech_segments(np.concatenate(probs), info.duration, params)
-        if not segs:
-            raise AudioError(f"'{name}': no speech found in {info.duration:.0f} s of audio")
     else:
         segs = [(0.0, info.duration)]
-    for a, b in windows(segs, max_s=max_window_s):
+    for a, b in _long_windows(name, segs, info.duration, max_window_s):
         yield Utterance(a, b, normalize_loudness(load_audio(x, start=a, end=b, info=info)))
+
+
+def _long_windows(name: str, segs, duration: float, max_window_s: float) -> list[tuple[float, float]]:
+    """The windows of a long input; none (no speech, or only blips too short to score) is an error,
+    for files and arrays alike."""
+    out = windows(segs, max_s=max_window_s)
+    if not out:
+        raise AudioError(f"'{name}': no speech found in {duration:.0f} s of audio")
+    return out
 
 
 def _short(y: np.ndarray, name: str, v: SileroVAD | None, params: VADParams) -> Utterance:

@@ -113,7 +113,8 @@ class MiniBert(nn.Module):
         model = cls(config)
         state = {k: v for k, v in load_file(str(Path(folder) / "model.safetensors")).items()
                  if not k.startswith("pooler.") and not k.endswith("position_ids")}
-        model.load_state_dict(state, strict=True)
+        # assign: keep the file's (memory-mapped, copy-on-write) tensors instead of copying 90 MB
+        model.load_state_dict(state, strict=True, assign=True)
         return model.eval()
 
 

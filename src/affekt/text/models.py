@@ -20,10 +20,10 @@ import json
 import os
 from pathlib import Path
 
-import joblib
 import numpy as np
 
 from affekt.core.errors import DataError, InputError
+from affekt.core.persist import dump_state, load_state, state_exists
 from affekt.core.recognizer import DimensionalRegressor, EmotionClassifier
 from affekt.core.registry import register_family
 from affekt.text import features as F
@@ -35,6 +35,22 @@ class TextMixin:
 
     def check_item(self, x):
         return F.check_text(x, self.max_chars)
+
+    def _normalise(self, X: list) -> list:
+        """An emoji-only text ("😂😂") is read as the emoji's names; emoji among words stay as
+        they are (the models learnt them in context; see affekt.text.language)."""
+        from affekt.text.language import emoji_only_as_words
+
+        return [emoji_only_as_words(x) for x in X]
+
+    def _item_warnings(self, X: list, languages=None):
+        """A warning for each text in a language outside the model's card ``languages``."""
+        languages = languages or (getattr(self, "card_", None) or {}).get("languages")
+        if not languages:
+            return None
+        from affekt.text.language import language_warnings
+
+        return language_warnings(X, languages)
 
 
 def _sigmoid(z):
@@ -95,19 +111,19 @@ class _LinearHead:
 
 
 class _SklearnTextClassifier(TextMixin, EmotionClassifier):
-    """Shared by families whose state is scikit-learn objects saved with joblib."""
+    """Shared by families whose state is scikit-learn objects saved with pickle (see affekt.core.persist)."""
 
     _state_attrs: tuple[str, ...] = ()
 
     def _get_state(self, folder: Path) -> dict:
         if getattr(self, "vectorizer_", None) is not None:
             F.slim_tfidf(self.vectorizer_)
-        joblib.dump({a: getattr(self, a) for a in self._state_attrs}, folder / "model.joblib")  # uncompressed: loads 3x faster
+        dump_state({a: getattr(self, a) for a in self._state_attrs}, folder)
         return super()._get_state(folder)
 
     def _set_state(self, folder: Path, manifest: dict) -> None:
         super()._set_state(folder, manifest)
-        for a, v in joblib.load(folder / "model.joblib").items():
+        for a, v in load_state(folder).items():
             setattr(self, a, v)
 
 
@@ -325,9 +341,8 @@ class VADRegressor(TextMixin, DimensionalRegressor):
 
     def _get_state(self, folder: Path) -> dict:
         F.slim_tfidf(self.tfidf_)
-        joblib.dump({"tfidf_": self.tfidf_, "ridge_": self.ridge_, "alpha_": self.alpha_,
-                     "lex_scaler_": self.lex_scaler_, "emo_scaler_": self.emo_scaler_},
-                    folder / "model.joblib")  # uncompressed: loads 3x faster
+        dump_state({"tfidf_": self.tfidf_, "ridge_": self.ridge_, "alpha_": self.alpha_,
+                    "lex_scaler_": self.lex_scaler_, "emo_scaler_": self.emo_scaler_}, folder)
         state = {"dimensions": list(self.dimensions_)}
         if "emotions" in self.features.split("+"):
             link = getattr(self, "emotion_model_link_", None)
@@ -346,7 +361,7 @@ class VADRegressor(TextMixin, DimensionalRegressor):
         return cls(**params)
 
     def _set_state(self, folder: Path, manifest: dict) -> None:
-        for a, v in joblib.load(folder / "model.joblib").items():
+        for a, v in load_state(folder).items():
             setattr(self, a, v)
         self.emotion_model_ = None
 
@@ -448,7 +463,7 @@ class EnsembleClassifier(TextMixin, EmotionClassifier):
         for k, m in enumerate(self.members_):
             m.save(folder / f"member_{k}")
         if self.stack_ is not None:
-            joblib.dump(self.stack_, folder / "stack.joblib")
+            dump_state(self.stack_, folder, "stack")
         state = super()._get_state(folder)
         state["members"] = [f"member_{k}" for k in range(len(self.members_))]
         state["weights"] = getattr(self, "weights_", None)
@@ -461,8 +476,7 @@ class EnsembleClassifier(TextMixin, EmotionClassifier):
         self.members_ = [load_model(folder / d) for d in manifest["members"]]
         self.weights_ = manifest.get("weights")
         self.members = self.members_
-        sp = folder / "stack.joblib"
-        self.stack_ = joblib.load(sp) if sp.exists() else None
+        self.stack_ = load_state(folder, "stack") if state_exists(folder, "stack") else None
 
 
 def _torch_family(name):

@@ -1,0 +1,69 @@
+"""Tables of predictions for the terminal (any modality)."""
+from __future__ import annotations
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def print_predictions(preds: list, top: int, model_id: str) -> None:
+    """One row per item: its emotions (the model's decisions marked), V/A/D when the model
+    gives them, warnings when there are any; a timeline table for items that have one.
+
+    Decisions are bold on a terminal and marked with ``*`` when the output is piped (bold is
+    invisible there)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = _console()
+    tty = console.is_terminal
+    has_vad = any(p.valence is not None for p in preds)
+    has_notes = any(p.warnings for p in preds)
+    t = Table(title=f"model: {model_id}", show_lines=False)
+    t.add_column("input", overflow="fold", max_width=50)
+    t.add_column("emotions (score)")
+    if has_vad:
+        t.add_column("valence / arousal / dominance (1-5)")
+    if has_notes:
+        t.add_column("notes", overflow="fold", max_width=40)
+    for p in preds:
+        text = str(p.input) if p.input is not None else ""
+        text = escape(text if len(text) <= 120 else text[:117] + "...")
+        if p.error:
+            row = [text, f"[red]error: {escape(p.error)}[/red]"]
+            if has_vad:
+                row.append("")
+        else:
+            def mark(lab: str, s: float) -> str:
+                if lab not in p.labels:
+                    return f"{escape(lab)} {s:.2f}"
+                return f"[bold]{escape(lab)}[/bold] {s:.2f}" if tty else f"*{escape(lab)} {s:.2f}"
+
+            row = [text, ", ".join(mark(lab, s) for lab, s in p.top(top))]
+            if has_vad:
+                row.append(f"{p.valence:.2f} / {p.arousal:.2f} / {p.dominance:.2f}" if p.valence is not None else "")
+        if has_notes:
+            row.append(escape("; ".join(p.warnings)))
+        t.add_row(*row)
+    console.print(t)
+    marker = "bold" if tty else "*"
+    console.print(f"{marker} = the model's decision (per-label thresholds); scores are probabilities",
+                  markup=False, highlight=False)
+    for p in preds:
+        if p.segments:
+            _print_segments(p, top, console)
+
+
+def _print_segments(p, top: int, console) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(title=escape(f"timeline of {p.input} ({len(p.segments)} windows)"))
+    for c in ("start (s)", "end (s)", "emotion", "scores"):
+        t.add_column(c)
+    for s in p.segments:
+        best = sorted(s["scores"].items(), key=lambda kv: -kv[1])[:top]
+        t.add_row(f"{s['start']:.1f}", f"{s['end']:.1f}", s["label"], ", ".join(f"{k} {v:.2f}" for k, v in best))
+    console.print(t)

@@ -1,0 +1,166 @@
+"""``affekt analyze`` and ``affekt predict``: any modality, through the modality registry."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from affekt.cli.common import (EXIT_OK, ModelOpt, SpaceOpt, StrictOpt, check_label_space, friendly, load,
+                               report_item_errors)
+
+TextColumnOpt = typer.Option("text", help="Column (csv/tsv) or field (jsonl) holding the text.")
+IdColumnOpt = typer.Option(None, "--id-column",
+                           help="Column (field) passed through to each record as \"id\" (default: a column named id).")
+EncodingOpt = typer.Option("utf-8", help="Encoding of text files; a line not valid in it becomes an error record.")
+
+
+@friendly
+def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.csv/.tsv/.jsonl of texts, audio "
+                                                "files); or folders of them. See README, \"What analyze reads\"."),
+            model: Optional[str] = ModelOpt, label_space: Optional[str] = SpaceOpt,
+            top: int = typer.Option(3, min=1, help="How many emotions to show per item."),
+            as_json: bool = typer.Option(False, "--json", help="Print JSON records instead of a table."),
+            as_text: bool = typer.Option(False, "--as-text", help="Every argument is a text, even one that looks like a path."),
+            text_column: str = TextColumnOpt, id_column: Optional[str] = IdColumnOpt, encoding: str = EncodingOpt,
+            timeline: Optional[List[Path]] = typer.Option(
+                None, help="Audio: also write the timeline of windows to this .csv, .jsonl or .png (repeatable)."),
+            strict: bool = StrictOpt):
+    """Recognise the emotions in texts, speech recordings, or folders of them (the main job)."""
+    from affekt.core.errors import InputError
+    from affekt.core.labels import get_label_space
+    from affekt.core.modality import classify_argument, get_modality, run_items
+
+    if label_space:
+        get_label_space(label_space)
+    items = []
+    for arg in inputs:
+        items.extend(classify_argument(arg, as_text=as_text, text_column=text_column, id_column=id_column,
+                                       encoding=encoding))
+    if not items:
+        raise InputError("nothing to analyze")
+    groups: dict[str, list[int]] = {}
+    for k, it in enumerate(items):
+        groups.setdefault(it.modality, []).append(k)
+    if timeline and not any(get_modality(m).timelines for m in groups):
+        raise InputError("--timeline is for inputs that have a timeline (audio)")
+    if model and len(groups) > 1:
+        raise InputError(f"--model applies to one kind of input; these are {' and '.join(groups)}: "
+                         "analyze them in separate calls")
+    preds: list = [None] * len(items)
+    models = {}
+    for name, idx in groups.items():
+        mod = get_modality(name)
+        m = models[name] = load(model, name)
+        check_label_space(m, label_space)
+        chunk_preds = [p for chunk in run_items(m, mod, [items[k] for k in idx], label_space=label_space,
+                                                 progress=len(idx) > 20) for p in chunk]
+        for k, p in zip(idx, chunk_preds):
+            preds[k] = p
+    code = report_item_errors(preds, strict=strict)
+    if timeline:
+        _write_timelines(preds, items, timeline)
+    if as_json:
+        typer.echo(json.dumps([p.to_dict() for p in preds], ensure_ascii=False, indent=2))
+    else:
+        from affekt.cli.render import print_predictions
+
+        for name, idx in groups.items():
+            print_predictions([preds[k] for k in idx], top, models[name].model_id_)
+    if code != EXIT_OK:
+        raise typer.Exit(code)
+
+
+def _write_timelines(preds: list, items: list, timeline: list[Path]) -> None:
+    from affekt.core.errors import InputError
+    from affekt.core.modality import get_modality
+    from affekt.speech.timeline import TIMELINE_SUFFIXES, write_timeline
+
+    for t in timeline:
+        if t.suffix.lower() not in TIMELINE_SUFFIXES:
+            raise InputError(f"--timeline '{t}': use a {', '.join(TIMELINE_SUFFIXES)} file")
+    with_timeline = [p for p, it in zip(preds, items) if get_modality(it.modality).timelines and not p.error]
+    for t in timeline:
+        for p in with_timeline:
+            out = t if len(with_timeline) == 1 else t.with_name(f"{t.stem}.{Path(str(p.input)).stem}{t.suffix}")
+            write_timeline(p, out)
+            typer.echo(f"timeline written to {out}", err=True)
+
+
+@friendly
+def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a text per line), .csv/.tsv or .jsonl; "
+                                       "speech: an audio file, a folder (recursive) or a .txt list of paths"),
+            output: Path = typer.Option(..., "--output", "-o", help="JSONL: one object per input item, in order."),
+            modality: Optional[str] = typer.Option(
+                None, help="text or speech (default: from the input: an audio file or a folder of audio is "
+                "speech, a table of texts is text; a .txt list of audio paths needs --modality speech)"),
+            model: Optional[str] = ModelOpt, label_space: Optional[str] = SpaceOpt,
+            text_column: str = TextColumnOpt, id_column: Optional[str] = IdColumnOpt, encoding: str = EncodingOpt,
+            batch_size: int = typer.Option(256, min=1, help="Items per model call (speech: files per chunk, at most 16)."),
+            speaker_by: Optional[str] = typer.Option(
+                None, "--speaker-by", help="speech models trained with speaker_norm: who speaks in each file: "
+                "'folder' (the parent folder's name) or a regex whose first group, found in the file name, names "
+                "the speaker. Default: each long recording is its own speaker, the other files one speaker."),
+            strict: bool = StrictOpt):
+    """Predict for every item of a file or folder; a failing item gets an error record and the run goes on."""
+    from affekt.core.modality import get_modality, run_items
+    from affekt.core.labels import get_label_space
+
+    if label_space:
+        get_label_space(label_space)
+    mod = get_modality(modality or _modality_of_input(input))
+    if mod.name == "text":
+        items = mod.items_from_input(input, text_column=text_column, id_column=id_column, encoding=encoding)
+    else:
+        for flag, value, default in (("--text-column", text_column, "text"), ("--id-column", id_column, None),
+                                     ("--encoding", encoding, "utf-8")):
+            if value != default:
+                from affekt.core.errors import InputError
+
+                raise InputError(f"{flag} is for text inputs")
+        items = mod.items_from_input(input)
+    m = load(model, mod.name)
+    check_label_space(m, label_space)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".part")
+    preds: list = []
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for chunk in run_items(m, mod, items, label_space=label_space, batch_size=batch_size,
+                                   progress=True, speaker_by=speaker_by):
+                preds.extend(chunk)
+                if strict:
+                    report_item_errors(preds, strict=True)
+                for p in chunk:
+                    fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+                fh.flush()
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(output)
+    code = report_item_errors(preds)
+    typer.echo(f"wrote {len(preds)} predictions to {output}", err=True)
+    if code != EXIT_OK:
+        raise typer.Exit(code)
+
+
+def _modality_of_input(path: Path) -> str:
+    """The modality ``predict --input`` reads when --modality is not given."""
+    from affekt.core.errors import InputError
+    from affekt.core.modality import known_suffixes, modality_of_file
+
+    if not path.exists():
+        raise InputError(f"input '{path}' does not exist")
+    if path.is_dir():
+        found = {known_suffixes().get(f.suffix.lower()) for f in path.rglob("*") if f.is_file()} - {None}
+        if len(found) == 1:
+            return found.pop()
+        if not found:
+            raise InputError(f"folder '{path}' holds no file affekt reads")
+        raise InputError(f"folder '{path}' holds {' and '.join(sorted(found))} files: say which with --modality")
+    m = modality_of_file(path)
+    if m is None:
+        raise InputError(f"'{path}': affekt does not read '{path.suffix or '(no extension)'}' files; "
+                         "give --modality and a file of that modality")
+    return m.name

@@ -1,0 +1,153 @@
+"""``affekt train``, ``affekt evaluate`` and ``affekt tune``: datasets through the modality registry."""
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from affekt.cli.common import SpaceOpt, friendly, load, parse_params
+
+ModalityOpt = typer.Option("text", help="text or speech")
+SpeakerByOpt = typer.Option(None, "--speaker-by", help="speech folder/csv datasets: who speaks in each file: "
+                            "'folder' (the file's parent folder) or a regex whose first group, found in the file "
+                            "name, names the speaker. Without speakers, cross-validation is not speaker-independent.")
+
+
+def _datasets(modality: str, names: list[str], dirs: list[Path], label_space: str | None, **kw):
+    """One ``--dataset``/``--data-dir`` pair, or several combined (labels mapped into --label-space)."""
+    from affekt.core.errors import InputError
+    from affekt.core.modality import get_modality
+
+    if len(names) != len(dirs):
+        raise InputError(f"{len(names)} --dataset but {len(dirs)} --data-dir: give one folder per dataset, in order")
+    mod = get_modality(modality)
+    ds = [mod.load_dataset(n, d, **kw) for n, d in zip(names, dirs)]
+    if len(ds) == 1 and not label_space:
+        return ds[0]
+    if len(ds) > 1 and not label_space:
+        raise InputError("combining datasets needs --label-space (e.g. ekman) to put their labels in one space")
+    if len(ds) == 1 and ds[0].label_space.name == label_space:
+        return ds[0]
+    if ds[0].task != "classification":
+        raise InputError("--label-space applies to categorical datasets")
+    from affekt.datasets import concat
+
+    return concat(ds, label_space)
+
+
+@friendly
+def train(ctx: typer.Context,
+          dataset: List[str] = typer.Option(..., help="text: goemotions | carer | emobank | csv; speech: ravdess | "
+                                            "tess | cremad | emodb | savee | folder | csv. Repeat to combine corpora."),
+          data_dir: List[Path] = typer.Option(..., help="Folder (or table file for csv) as the dataset is published; "
+                                              "one per --dataset."),
+          output: Path = typer.Option(..., "--output", "-o", help="Folder to save the model in (under $AFFEKT_HOME/models "
+                                      "to have it listed by `affekt models` and loaded by name)."),
+          modality: str = ModalityOpt,
+          family: Optional[str] = typer.Option(None, "--model", help="Model family (see `affekt families`)."),
+          label_space: Optional[str] = typer.Option(None, "--label-space", "-l",
+                                                    help="Map the labels into this space before training (e.g. ekman)."),
+          cv: Optional[int] = typer.Option(None, help="Also report K-fold cross-validation on the training data "
+                                           "(train+dev; grouped if --group-column)."),
+          protocol: Optional[str] = typer.Option(None, help="CV protocol: kfold, group-kfold, logo (leave-one-group-out, "
+                                                 "e.g. leave-one-speaker-out), loo, folds (the corpus's own folds)."),
+          tune_trials: int = typer.Option(0, "--tune", help="Optuna trials on the dev split before training."),
+          param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="Family parameter key=value (JSON values)."),
+          seed: int = typer.Option(0),
+          text_column: str = typer.Option("text"), label_column: Optional[List[str]] = typer.Option(None),
+          label_sep: Optional[str] = typer.Option(None), group_column: Optional[str] = typer.Option(None),
+          speaker_by: Optional[str] = SpeakerByOpt):
+    """Train a model family on a dataset, evaluate it (test split, or cross-validation where that is
+    the honest choice), save it with its card."""
+    from affekt.training.pipeline import train as run
+
+    params = parse_params(param)
+    ds = _datasets(modality, dataset, data_dir, label_space, text_column=text_column, label_column=label_column,
+                   label_sep=label_sep, group_column=group_column, speaker_by=speaker_by)
+    res = run(modality, ds, output, family=family, params=params, cv=cv, protocol=protocol,
+              tune_trials=tune_trials, seed=seed, command=command_line("train", ctx.params))
+    print_summary(res)
+    typer.echo(f"saved to {output}", err=True)
+
+
+def command_line(name: str, params: dict) -> str:
+    """The command as it could be typed again (recorded in model cards)."""
+    flags = {"family": "model", "tune_trials": "tune"}
+    parts = ["affekt", name]
+    for k, v in params.items():
+        if v is None or v is False or (isinstance(v, (list, tuple)) and not v) or (k in ("tune_trials", "seed") and v == 0) \
+                or (k == "text_column" and v == "text") or (k == "modality" and v == "text"):
+            continue
+        for item in (v if isinstance(v, list) else [v]):
+            parts += [f"--{flags.get(k, k).replace('_', '-')}", shlex.quote(str(item))]
+    return " ".join(parts)
+
+
+def print_summary(res: dict) -> None:
+    from affekt.training.pipeline import _headline
+
+    if "test" in res:
+        typer.echo("test: " + ", ".join(f"{k}={v:.4f}" for k, v in _headline(res["test"]).items()))
+    if "cv" in res:
+        cvr = res["cv"]
+        for k in ("macro_f1", "balanced_accuracy", "accuracy", "valence_pearson_r"):
+            if k in cvr:
+                typer.echo(f"{cvr['protocol']} {cvr['k']}-fold {k}: {cvr[k]['mean']:.4f} ± {cvr[k]['std']:.4f}")
+        for attr, groups in cvr.get("by_attribute", {}).items():
+            for g, d in groups.items():
+                if "balanced_accuracy" in d:
+                    typer.echo(f"  {attr}={g}: balanced_accuracy {d['balanced_accuracy']['mean']:.4f}")
+
+
+@friendly
+def evaluate(model: str = typer.Option(..., "--model", "-m"), dataset: str = typer.Option(...),
+             data_dir: Path = typer.Option(...),
+             split: Optional[str] = typer.Option(None, help="Split to score (default: the test split of a corpus that "
+                                                 "has one; all rows of a table without a split column)."),
+             report: Optional[Path] = typer.Option(None, help="Folder for metrics.json, report.md and plots."),
+             label_space: Optional[str] = SpaceOpt,
+             shared_only: bool = typer.Option(False, "--shared-only", help="With --label-space: score only the items "
+                                              "and labels both the data and the model's view have (cross-domain)."),
+             n_boot: int = typer.Option(1000, help="Bootstrap resamples for CIs."),
+             text_column: str = typer.Option("text"), label_column: Optional[List[str]] = typer.Option(None),
+             label_sep: Optional[str] = typer.Option(None), speaker_by: Optional[str] = SpeakerByOpt):
+    """Evaluate a model on a dataset (its test split, or all of a table without splits); write a report."""
+    from affekt.cli.common import check_label_space
+    from affekt.evaluation.evaluate import evaluate as run
+    from affekt.evaluation.report import write_report
+    from affekt.training.pipeline import _headline
+
+    m = load(model)
+    check_label_space(m, label_space)
+    ds = _datasets(m.modality, [dataset], [data_dir], None, text_column=text_column, label_column=label_column,
+                   label_sep=label_sep, speaker_by=speaker_by)
+    split = split or ("test" if "test" in ds.splits else "all")
+    res = run(m, ds, split, label_space=label_space, n_boot=n_boot, shared_only=shared_only)
+    res.update({"dataset": ds.name, "split": split})
+    typer.echo(", ".join(f"{k}={v:.4f}" for k, v in _headline(res).items()) + f" (n={res.get('n', '?')})")
+    if report:
+        write_report(res, report, title=f"{m.model_id_} on {ds.name} {split}")
+        typer.echo(f"report written to {report}", err=True)
+
+
+@friendly
+def tune(dataset: str = typer.Option(...), data_dir: Path = typer.Option(...),
+         family: str = typer.Option("tfidf", "--model"), n_trials: int = typer.Option(20, "--n-trials", min=1),
+         modality: str = ModalityOpt, output: Optional[Path] = typer.Option(None, help="Write trials JSON here."),
+         param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="Fixed family parameter key=value."),
+         text_column: str = typer.Option("text"), label_column: Optional[List[str]] = typer.Option(None),
+         label_sep: Optional[str] = typer.Option(None), seed: int = typer.Option(0)):
+    """Search a family's hyperparameters with optuna on the dev split."""
+    from affekt.training.tuning import tune as run
+
+    base = parse_params(param)
+    ds = _datasets(modality, [dataset], [data_dir], None, text_column=text_column, label_column=label_column,
+                   label_sep=label_sep)
+    best, trials = run(modality, family, ds, n_trials, base_params=base, seed=seed)
+    values = [t["value"] for t in trials if t["value"] is not None]
+    typer.echo(json.dumps({"best_params": best, "best_value": max(values) if values else None}))
+    if output:
+        output.write_text(json.dumps({"best_params": best, "trials": trials}, indent=2))

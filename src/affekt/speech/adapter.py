@@ -1,0 +1,91 @@
+"""The speech modality's adapter (see :mod:`affekt.core.modality`): audio files, folders of
+them, and .txt lists of paths."""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from affekt.core.errors import InputError
+from affekt.core.modality import Modality
+from affekt.io.audio import AUDIO_SUFFIXES, collect_audio_named
+from affekt.io.items import Item
+
+
+def speakers_of(paths: list[str], speaker_by: str) -> list[str]:
+    """Speaker of each file: its parent folder's name (``"folder"``), or the first group of a
+    regex searched in its file name."""
+    if speaker_by == "folder":
+        return [Path(p).parent.name for p in paths]
+    try:
+        rx = re.compile(speaker_by)
+    except re.error as exc:
+        raise InputError(f"--speaker-by: '{speaker_by}' is neither 'folder' nor a valid regex ({exc})") from None
+    if rx.groups < 1:
+        raise InputError(f"--speaker-by: the regex '{speaker_by}' needs a group naming the speaker, e.g. '-(\\d+)\\.wav$'")
+    out = []
+    for p in paths:
+        hit = rx.search(Path(p).name)
+        if not hit:
+            raise InputError(f"--speaker-by: '{speaker_by}' finds no speaker in the file name '{Path(p).name}'")
+        out.append(hit.group(1))
+    return out
+
+
+class SpeechModality(Modality):
+    name = "speech"
+    default_model = "speech-default"
+    suffixes = AUDIO_SUFFIXES
+    datasets = ("ravdess", "tess", "cremad", "emodb", "savee", "folder", "csv")
+    timelines = True
+
+    def items_from_file(self, path: Path, given: str, **_) -> list[Item]:
+        return [Item(str(path), given=given, modality=self.name)]
+
+    def items_from_input(self, path: Path, **_) -> list[Item]:
+        """An audio file; a folder (every audio file under it, sorted); or a .txt list of paths
+        (relative to the list; each record names the file as the list's line wrote it)."""
+        return [Item(read, given=given, modality=self.name) for given, read in collect_audio_named(path)]
+
+    def predict(self, model, items: list[Item], *, label_space=None, batch_size: int = 16,
+                progress: bool = False, speaker_by: str | None = None, **opts) -> Iterator[list]:
+        """Files in chunks of ``batch_size`` (each chunk's files are worked on by a few threads);
+        a speaker-normalised model sees every file at once (each speaker's clips are needed
+        together). ``speaker_by``: 'folder' or a regex naming each file's speaker."""
+        self.check_options(**opts)
+        norm = bool(getattr(model, "speaker_norm", False))
+        if speaker_by and not norm:
+            raise InputError(f"--speaker-by: model '{model.model_id_}' does not normalise per speaker "
+                             "(train one with -p speaker_norm=true)")
+        paths = [it.value for it in items]
+        speakers = speakers_of(paths, speaker_by) if speaker_by else None
+        step = max(len(items), 1) if norm else max(1, min(batch_size, 16))
+        from tqdm import tqdm
+
+        with tqdm(total=len(items), unit="file", file=sys.stderr, desc="predict",
+                  disable=not progress or len(items) < 2 or norm) as bar:
+            for s in range(0, len(items), step):
+                kw = {"speakers": speakers[s:s + step]} if speakers else {}
+                preds = model.predict(paths[s:s + step], label_space=label_space, errors="record", **kw)
+                for it, p in zip(items[s:s + step], preds):
+                    p.input = it.name  # the path as the user gave it (a list's line as written)
+                yield list(preds)
+                bar.update(len(preds))
+
+    def load_dataset(self, name: str, data_dir, *, label_column=None, group_column: str | None = None,
+                     speaker_by: str | None = None, **opts):
+        from affekt.datasets import load_dataset
+
+        kw: dict = {}
+        if name.lower() in ("csv", "tsv", "table"):
+            kw = dict(label_column=(label_column or ["label"])[0], speaker_column=group_column or "speaker")
+        if speaker_by:
+            kw["speaker_by"] = speaker_by
+        opts.pop("text_column", None)
+        opts.pop("label_sep", None)
+        self.check_options(**opts)
+        return load_dataset(name, data_dir, modality=self.name, **kw)
+
+
+ADAPTER = SpeechModality()

@@ -1,0 +1,63 @@
+"""The text modality's adapter (see :mod:`affekt.core.modality`): texts given on the command
+line, or tables of texts (.txt a text per line, .csv/.tsv a column, .jsonl a field)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from affekt.core.modality import Modality, error_record
+from affekt.io.items import Item
+from affekt.io.text import TEXT_SUFFIXES, read_text_items
+
+
+class TextModality(Modality):
+    name = "text"
+    default_model = "text-default"
+    suffixes = TEXT_SUFFIXES
+    datasets = ("goemotions", "carer", "emobank", "csv")
+
+    def items_from_file(self, path: Path, given: str, *, text_column: str = "text", id_column: str | None = None,
+                        encoding: str = "utf-8", **_) -> list[Item]:
+        items = read_text_items(path, text_column, id_column=id_column, encoding=encoding)
+        for it in items:
+            it.modality = self.name
+        return items
+
+    def predict(self, model, items: list[Item], *, label_space=None, batch_size: int = 256,
+                progress: bool = False, **opts) -> Iterator[list]:
+        """Length-sorted batches (padding-bound encoders run much faster), answered in input order,
+        as one chunk; a progress bar on stderr from 500 texts."""
+        self.check_options(**opts)
+        out: list = [error_record(it, model.model_id_) if it.error else None for it in items]
+        idx = [i for i, it in enumerate(items) if not it.error]
+        order = sorted(idx, key=lambda i: len(items[i].value) if isinstance(items[i].value, str) else 0)
+        bar = None
+        if progress and len(idx) >= 500:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(idx), unit="text", file=sys.stderr, desc="predict")
+        for s in range(0, len(order), batch_size):
+            chunk = order[s:s + batch_size]
+            preds = model.predict([items[i].value for i in chunk], label_space=label_space, errors="record")
+            for i, p in zip(chunk, preds):
+                out[i] = p
+            if bar is not None:
+                bar.update(len(chunk))
+        if bar is not None:
+            bar.close()
+        yield out
+
+    def load_dataset(self, name: str, data_dir, *, text_column: str = "text", label_column=None,
+                     label_sep: str | None = None, group_column: str | None = None, **opts):
+        from affekt.datasets import load_dataset
+
+        kw = {}
+        if name.lower() in ("csv", "tsv", "jsonl", "table"):
+            kw = dict(text_column=text_column, label_columns=label_column or ["label"], label_sep=label_sep,
+                      group_column=group_column)
+        self.check_options(**opts)
+        return load_dataset(name, data_dir, modality=self.name, **kw)
+
+
+ADAPTER = TextModality()
