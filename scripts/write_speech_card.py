@@ -115,7 +115,8 @@ def main() -> None:
                          "RAVDESS (8 classes, 6 folds; `benchmarks/speech_families.py`)")
         if both:
             parts.append(f"{both['balanced_accuracy']['mean']:.3f} ± {both['balanced_accuracy']['std']:.3f} in the "
-                         f"speaker-grouped {both['k']}-fold CV above (`benchmarks/results/speech_spknorm_ravdess_tess.json`)")
+                         f"same speaker-grouped {both['k']}-fold CV on RAVDESS + TESS as above "
+                         "(`benchmarks/results/speech_spknorm_ravdess_tess.json`)")
         lines += [text + " " + " and ".join(parts) + ". `speech-default` scores one utterance at a time and does not "
                   "normalise, so these figures are not its accuracy and do not meet a per-utterance target.", ""]
     if members:

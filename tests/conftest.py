@@ -61,16 +61,21 @@ def multi_corpus():
     return make(200, 0), make(80, 1), make(80, 2)
 
 
+def write_goemotions(folder, splits):
+    """A tiny folder in the public GoEmotions TSV layout from (train, dev, test) (texts, label lists)."""
+    from affekt.core.labels import GOEMOTIONS
+
+    for name, (X, Y) in zip(("train", "dev", "test"), splits):
+        lines = [f"{x}\t{','.join(str(GOEMOTIONS.index(l)) for l in y)}\tid{i}" for i, (x, y) in enumerate(zip(X, Y))]
+        (folder / f"{name}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "emotions.txt").write_text("\n".join(GOEMOTIONS.labels) + "\n")
+    return folder
+
+
 @pytest.fixture()
 def goemotions_dir(tmp_path, multi_corpus):
     """A tiny folder in the public GoEmotions TSV layout."""
-    from affekt.core.labels import GOEMOTIONS
-
-    for name, (X, Y) in zip(("train", "dev", "test"), multi_corpus):
-        lines = [f"{x}\t{','.join(str(GOEMOTIONS.index(l)) for l in y)}\tid{i}" for i, (x, y) in enumerate(zip(X, Y))]
-        (tmp_path / f"{name}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (tmp_path / "emotions.txt").write_text("\n".join(GOEMOTIONS.labels) + "\n")
-    return tmp_path
+    return write_goemotions(tmp_path, multi_corpus)
 
 
 def write_carer(folder):
@@ -222,26 +227,50 @@ def long_clip(tmp_path_factory):
     return write_audio(tmp_path_factory.mktemp("long") / "long.wav", long_recording())
 
 
-@pytest.fixture()
-def energy_vad(monkeypatch):
-    """Silero replaced by a frame-energy detector (same framing and streaming contract), so the
-    logic around the VAD (trimming, windows, timelines) is deterministic on synthetic tones."""
+def _energy_probs(self, y, last=True):
+    """A frame-energy stand-in for ``SileroVAD.probs`` (same framing and streaming contract)."""
     from affekt.speech import vad
 
-    def probs(self, y, last=True):
-        y = np.concatenate([self._rest, np.asarray(y, np.float32)])
-        n = len(y) // vad.FRAME
-        if last and len(y) % vad.FRAME:
-            y = np.concatenate([y, np.zeros(vad.FRAME - len(y) % vad.FRAME, np.float32)])
-            n += 1
-        self._rest = y[n * vad.FRAME:]
-        rms = np.sqrt(np.mean(np.square(y[:n * vad.FRAME].reshape(n, vad.FRAME)), axis=1))
-        if last:
-            self.reset()
-        return np.where(rms > 0.01, 0.95, 0.02).astype(np.float32)
+    y = np.concatenate([self._rest, np.asarray(y, np.float32)])
+    n = len(y) // vad.FRAME
+    if last and len(y) % vad.FRAME:
+        y = np.concatenate([y, np.zeros(vad.FRAME - len(y) % vad.FRAME, np.float32)])
+        n += 1
+    self._rest = y[n * vad.FRAME:]
+    rms = np.sqrt(np.mean(np.square(y[:n * vad.FRAME].reshape(n, vad.FRAME)), axis=1))
+    if last:
+        self.reset()
+    return np.where(rms > 0.01, 0.95, 0.02).astype(np.float32)
 
-    monkeypatch.setattr(vad.SileroVAD, "probs", probs)
-    return probs
+
+def _use_energy_vad(mp) -> None:
+    """Patch the detector; and keep what it finds out of the Silero-made cache entries (the
+    cache key does not name the VAD), in a cache folder of its own."""
+    from affekt.speech import vad
+
+    mp.setattr(vad.SileroVAD, "probs", _energy_probs)
+    cache = os.environ.get("AFFEKT_CACHE")
+    if cache and not cache.endswith("-energy-vad"):
+        mp.setenv("AFFEKT_CACHE", cache + "-energy-vad")
+
+
+@pytest.fixture()
+def energy_vad(monkeypatch):
+    """Silero replaced by a frame-energy detector, so the logic around the VAD (trimming,
+    windows, timelines) is deterministic on synthetic tones."""
+    _use_energy_vad(monkeypatch)
+    return _energy_probs
+
+
+@pytest.fixture(scope="module")
+def synthetic_voices_are_speech(speech_env):
+    """The energy detector for a whole module whose subject is models, not the VAD: Silero does
+    not take the generated harmonic tones for speech, and a clip without speech gets no emotion.
+    (Silero itself is tested on a real voice in test_speech_io.py and test_speech_no_speech.py.)"""
+    mp = pytest.MonkeyPatch()
+    _use_energy_vad(mp)
+    yield
+    mp.undo()
 
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None

@@ -67,9 +67,12 @@ def test_read_texts_formats_and_errors(tmp_path):
     (tmp_path / "a.jsonl").write_text('{"text": "ok"}\nnot json\n{"other": 1}\n')
     out = read_texts(tmp_path / "a.jsonl")
     assert out[0] == "ok" and isinstance(out[1], ItemError) and "line 3" in out[2].error
-    (tmp_path / "bad.txt").write_bytes(b"caf\xe9\n")
-    with pytest.raises(InputError, match="not UTF-8.*offset 3"):
-        read_texts(tmp_path / "bad.txt")
+    # one line that is not UTF-8: that line becomes an error record, the others are read
+    (tmp_path / "bad.txt").write_bytes(b"ok\ncaf\xe9 au lait\nfine\n")
+    out = read_texts(tmp_path / "bad.txt")
+    assert out[0] == "ok" and out[2] == "fine" and isinstance(out[1], ItemError)
+    assert "line 2 is not valid utf-8" in out[1].error and "--encoding" in out[1].error
+    assert read_texts(tmp_path / "bad.txt", encoding="latin-1") == ["ok", "café au lait", "fine"]
     (tmp_path / "empty.txt").write_text("")
     with pytest.raises(InputError, match="empty"):
         read_texts(tmp_path / "empty.txt")

@@ -304,3 +304,23 @@ def test_made_up_splits_large_enough_keep_a_held_out_test(tmp_path):
     assert holdout_too_small(ds) is None
     X, y = make_corpus(15, 0)
     assert holdout_too_small(load_dataset("csv", _write_table(tmp_path / "s.csv", X, y))) == "6 items"
+
+
+def test_torch_text_family_without_dev_is_not_scored_on_a_constant(corpus, monkeypatch, torch_one_thread):
+    """Without a dev split (the CV fallback fits on all rows) the dev score was a constant 0.0, so
+    the trainer kept epoch 1's weights; now it gets no dev score and follows the training loss."""
+    import affekt.text._torch_models as tm
+    from affekt.core.registry import make_family
+
+    seen = []
+    real = tm.fit_torch
+
+    def spy(module, batches, loss_fn, score, **kw):
+        seen.append(score)
+        return real(module, batches, loss_fn, score, **kw)
+
+    monkeypatch.setattr(tm, "fit_torch", spy)
+    (X, y), (Xd, yd) = corpus
+    make_family("text", "rnn", epochs=1, hidden=8, min_freq=1, batch_size=32).fit(X, y)
+    make_family("text", "rnn", epochs=1, hidden=8, min_freq=1, batch_size=32).fit(X, y, X_dev=Xd, y_dev=yd)
+    assert seen[0] is None and callable(seen[1])

@@ -48,11 +48,31 @@ def section(text: str, start: str, end: str | None = None) -> str:
     return s[: s.index(end, len(start))] if end and end in s[len(start):] else s
 
 
-def table_row(text: str, key: str) -> list[str]:
-    """The cells of the one table row whose first cell contains ``key``."""
-    rows = [ln for ln in text.splitlines() if ln.startswith("|") and key in ln.split("|")[1]]
-    assert len(rows) == 1, f"{len(rows)} table rows whose first cell contains {key!r}"
+def table_row(text: str, key: str, exact: bool = False) -> list[str]:
+    """The cells of the one table row whose first cell contains ``key`` (is ``key``: ``exact``)."""
+    rows = [ln for ln in text.splitlines() if ln.startswith("|")
+            and (ln.split("|")[1].strip() == key if exact else key in ln.split("|")[1])]
+    assert len(rows) == 1, f"{len(rows)} table rows whose first cell {'is' if exact else 'contains'} {key!r}"
     return [c.strip() for c in rows[0].strip().strip("|").split("|")]
+
+
+def first_table(text: str, heading: str) -> list[list[str]]:
+    """The rows (cells) of the first table after the line that starts with ``heading``."""
+    lines = text[text.index(heading):].splitlines()[1:]
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("|"))
+    rows = []
+    for ln in lines[start:]:
+        if not ln.startswith("|"):
+            break
+        if not ln.startswith("|--") and not ln.startswith("|---"):
+            rows.append([c.strip() for c in ln.strip().strip("|").split("|")])
+    return rows
+
+
+def row_in(rows: list[list[str]], key: str) -> list[str]:
+    found = [r for r in rows if key in r[0]]
+    assert len(found) == 1, f"{len(found)} rows whose first cell contains {key!r}"
+    return found[0]
 
 
 def check_target(where: str, value: float, target_cell: str) -> None:
@@ -154,7 +174,7 @@ def test_readme_speech_table(readme_results):
     assert x["logreg+spknorm"]["tess_to_ravdess"]["balanced_accuracy"] == \
         x["ensemble+spknorm"]["tess_to_ravdess"]["balanced_accuracy"]
     rows = {
-        "UAR per utterance": uar_with_gender(trio()),
+        "6 folds of 4 actors, UAR per utterance": uar_with_gender(trio()),
         "transductive speaker normalisation": uar_with_gender(ravdess("ensemble+spknorm")),
         "UAR per family": per_family,
         "speech-default, speaker-grouped": [cv["balanced_accuracy"]["mean"], cv["balanced_accuracy"]["std"],
@@ -178,7 +198,7 @@ def test_readme_speech_table(readme_results):
         check_figures(f"README row {key!r}", printed, expected)
         check_target(f"README row {key!r}", expected[0], cells[2])
     # per utterance is what the target is about; a transductive figure is not "met" against it
-    assert "not met" in table_row(readme_results, "UAR per utterance")[2].lower()
+    assert "not met" in table_row(readme_results, "6 folds of 4 actors, UAR per utterance")[2].lower()
     for ln in readme_results.splitlines():
         if ln.startswith("|") and "transductive" in ln.split("|")[1].lower():
             assert not re.search(r"(?<!not )\bmet\b", ln.split("|")[3]), ln
@@ -206,7 +226,7 @@ def test_text_card():
         check_target(f"text card row {key!r}", expected[0] if "throughput" not in key else s["speedup"],
                      cells[2].replace("x", ""))
     for lab, v in d["goemotions_test_28"]["per_class"].items():
-        cells = table_row(card, f" {lab} ")
+        cells = table_row(card, lab, exact=True)
         check_figures(f"text card F1 of {lab}", numbers(" ".join(cells[1:])), [v["f1"], v["support"]])
 
 
@@ -235,11 +255,9 @@ def test_speech_card():
     for g, d in cv["by_attribute"]["gender"].items():
         check_figures(f"speech card UAR {g}", numbers(table_row(measured, f"UAR, {g} speakers")[1]),
                       [d["balanced_accuracy"]["mean"]])
-    recall = section(card, "Per-class recall", "\n\n")
-    labels = table_row(recall, "anger")
-    values = [ln for ln in recall.splitlines() if ln.startswith("|") and not ln.startswith("|--")][1]
+    labels, values = first_table(card, "Per-class recall")
     per = cv["pooled"]["per_class"]
-    check_figures("speech card recall", numbers(values), [per[lab]["recall"] for lab in labels])
+    check_figures("speech card recall", numbers(" ".join(values)), [per[lab]["recall"] for lab in labels])
     t = trio()
     sentence = section(card, "The same ensemble on RAVDESS", "\n")
     check_figures("speech card trio", numbers(sentence.split("target")[0].replace("8 classes, 6 folds of 4 actors", "")),
@@ -255,18 +273,23 @@ def test_speech_card():
                    both["balanced_accuracy"]["mean"], both["balanced_accuracy"]["std"]])
     assert not re.search(r"(?<!not )\bmet\b", trans.replace("do not meet", ""))
     for fam in ("logreg", "svm", "lgbm"):
-        block = section(card, f"`{fam}` alone", "\n\n|")
-        block = section(card, f"`{fam}` alone", "\n\n`") if "\n\n`" in card[card.index(f"`{fam}` alone"):] else block
+        rows = first_table(card, f"`{fam}` alone")
         r = ravdess(fam)
-        cells = table_row(block, "RAVDESS 8 classes, 6 folds of 4 actors")
+        cells = row_in(rows, "RAVDESS 8 classes, 6 folds of 4 actors")
         check_figures(f"speech card {fam}", numbers(" ".join(cells[1:])),
                       [r["balanced_accuracy"]["mean"], r["balanced_accuracy"]["std"], r["accuracy"]["mean"],
                        r["macro_f1"]["mean"]])
+        g = r["by_gender"]
+        check_figures(f"speech card {fam} by gender", numbers(" ".join(row_in(rows, "female / male")[1:])),
+                      [g["female"]["balanced_accuracy"], g["male"]["balanced_accuracy"]])
         f = speech_families()[fam]
+        t7 = f["tess_7class_by_speaker"]
+        check_figures(f"speech card {fam} TESS", numbers(" ".join(row_in(rows, "TESS 7 classes")[1:])),
+                      [t7["balanced_accuracy"]["mean"], t7["accuracy"]["mean"], t7["macro_f1"]["mean"]])
         for key, src in (("cross-corpus RAVDESS -> TESS", "ravdess_to_tess"),
                          ("cross-corpus TESS -> RAVDESS", "tess_to_ravdess")):
             x = f["cross_corpus"][src]
-            check_figures(f"speech card {fam} {src}", numbers(" ".join(table_row(block, key)[1:])),
+            check_figures(f"speech card {fam} {src}", numbers(" ".join(row_in(rows, key)[1:])),
                           [x["balanced_accuracy"], x["accuracy"], x["macro_f1"]])
     sp = res("speech_speed.json")
     line = section(card, "- `affekt predict --modality speech", "\n")

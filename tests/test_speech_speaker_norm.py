@@ -14,7 +14,7 @@ from affekt.core.errors import InputError
 from affekt.core.registry import load_model, make_family
 from affekt.evaluation.cv import cross_validate
 
-pytestmark = pytest.mark.usefixtures("speech_env")
+pytestmark = pytest.mark.usefixtures("speech_env", "synthetic_voices_are_speech")
 LABELS = sorted(SPEECH_CLASSES)
 PITCH = (0.7, 0.85, 1.15, 1.4)  # each speaker's voice: a pitch factor on every class's f0
 

@@ -55,3 +55,20 @@ def test_bundled_model_reads_emoji_only_and_warns_on_german():
     assert "'de'" in de["warnings"][0]
     r = CliRunner().invoke(app, ["analyze", "Ich bin so glücklich, dass du gekommen bist!"])
     assert "notes" in r.stdout and "'de'" in r.stdout  # the table's notes column
+
+
+def test_trained_text_model_records_its_language(tmp_path):
+    from typer.testing import CliRunner
+
+    from affekt.cli.app import app
+    from conftest import write_carer
+
+    (tmp_path / "carer").mkdir()
+    data = write_carer(tmp_path / "carer")
+    r = CliRunner().invoke(app, ["train", "--dataset", "carer", "--data-dir", str(data), "--model", "tfidf",
+                                 "--output", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "m" / "affekt.json").read_text())["card"]["languages"] == ["en"]
+    r = CliRunner().invoke(app, ["analyze", "Ich habe wirklich große Angst vor der Prüfung morgen.", "-m",
+                                 str(tmp_path / "m"), "--json"])
+    assert "'de'" in json.loads(r.stdout)[0]["warnings"][0]

@@ -105,6 +105,9 @@ def test_rnn_dev_score_that_falls_stops_training(corpus, monkeypatch):
     assert dev[best] == m.history_["best_dev"] and all(d <= dev[best] for d in dev[best + 1:])
     assert len(dev) - 1 - best == RNN["patience"] + 1  # it stopped after patience + 1 epochs without a gain
     assert _same(_state(m.module_), run["states"][best])
+    # with the true dev labels the score keeps rising, and training goes on for longer
+    honest = make_family("text", "rnn", **RNN).fit(X, y, X_dev=Xd, y_dev=yd)
+    assert len(honest.history_["history"]) > len(dev)
 
 
 @pytest.mark.slow

@@ -64,7 +64,10 @@ def friendly(fn):
         except Exception as exc:  # a bug of ours: still one line, and how to see more
             if debug:
                 raise
-            err(f"unexpected {type(exc).__name__}: {exc} (set AFFEKT_DEBUG=1 for the traceback and report it)")
+            if type(exc).__name__ == "InvalidParameterError":  # scikit-learn refusing a -p value
+                err(f"invalid parameter: {exc}")
+            else:
+                err(f"unexpected {type(exc).__name__}: {exc} (set AFFEKT_DEBUG=1 for the traceback and report it)")
             raise typer.Exit(EXIT_USAGE)
     return wrapper
 

@@ -87,19 +87,13 @@ def command_line(name: str, params: dict) -> str:
 
 
 def print_summary(res: dict) -> None:
-    from affekt.training.pipeline import _headline
+    """Every headline figure with its CI and n (stdout); warnings about too little data (stderr)."""
+    from affekt.evaluation.summary import summary_lines
 
-    if "test" in res:
-        typer.echo("test: " + ", ".join(f"{k}={v:.4f}" for k, v in _headline(res["test"]).items()))
-    if "cv" in res:
-        cvr = res["cv"]
-        for k in ("macro_f1", "balanced_accuracy", "accuracy", "valence_pearson_r"):
-            if k in cvr:
-                typer.echo(f"{cvr['protocol']} {cvr['k']}-fold {k}: {cvr[k]['mean']:.4f} ± {cvr[k]['std']:.4f}")
-        for attr, groups in cvr.get("by_attribute", {}).items():
-            for g, d in groups.items():
-                if "balanced_accuracy" in d:
-                    typer.echo(f"  {attr}={g}: balanced_accuracy {d['balanced_accuracy']['mean']:.4f}")
+    for line in summary_lines(res):
+        typer.echo(line)
+    for w in res.get("warnings", []):
+        typer.echo(f"warning: {w}", err=True)
 
 
 @friendly
@@ -118,18 +112,16 @@ def evaluate(model: str = typer.Option(..., "--model", "-m"), dataset: str = typ
     from affekt.cli.common import check_label_space
     from affekt.evaluation.evaluate import evaluate as run
     from affekt.evaluation.report import write_report
-    from affekt.training.pipeline import _headline
 
     m = load(model)
     check_label_space(m, label_space)
     ds = _datasets(m.modality, [dataset], [data_dir], None, text_column=text_column, label_column=label_column,
                    label_sep=label_sep, speaker_by=speaker_by)
-    split = split or ("test" if "test" in ds.splits else "all")
     res = run(m, ds, split, label_space=label_space, n_boot=n_boot, shared_only=shared_only)
-    res.update({"dataset": ds.name, "split": split})
-    typer.echo(", ".join(f"{k}={v:.4f}" for k, v in _headline(res).items()) + f" (n={res.get('n', '?')})")
+    res["dataset"] = ds.name
+    print_summary(res)
     if report:
-        write_report(res, report, title=f"{m.model_id_} on {ds.name} {split}")
+        write_report(res, report, title=f"{m.model_id_} on {ds.name} {res['split']}")
         typer.echo(f"report written to {report}", err=True)
 
 

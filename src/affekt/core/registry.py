@@ -114,6 +114,14 @@ def make_family(modality: str, name: str, **params) -> Recognizer:
     except KeyError:
         known = ", ".join(families(modality))
         raise ModelNotFoundError(f"no {modality} model family '{name}' (known: {known})") from None
+    if params:  # a misspelt parameter is the user's mistake, not a TypeError deep in a constructor
+        known = factory().get_params(deep=False)
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            from affekt.core.errors import InputError
+
+            raise InputError(f"{modality} family '{name}' has no parameter {', '.join(map(repr, unknown))} "
+                             f"(its parameters: {', '.join(sorted(known))})")
     return factory(**params)
 
 

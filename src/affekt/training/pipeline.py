@@ -158,6 +158,10 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
     }
     if results.get("evaluated_by"):
         model.card_["evaluation"] = results["evaluated_by"]
+    if modality == "text":  # what the model can read: predictions on other languages get a warning
+        from affekt.text.language import training_languages
+
+        model.card_["languages"] = training_languages([x for x in Xtr if isinstance(x, str)])
     model.save(output)
     from affekt.evaluation.report import to_jsonable
 

@@ -27,7 +27,8 @@ SPACES = {
 
 def tune(modality: str, family: str, dataset, n_trials: int, *, base_params: dict | None = None,
          seed: int = 0) -> tuple[dict, list[dict]]:
-    """Best parameters for ``family`` after ``n_trials`` optuna trials; also every trial's record."""
+    """Best parameters for ``family`` after ``n_trials`` optuna trials; also every trial's record.
+    ``base_params`` are fixed: they are part of every trial and of the answer, searched or not."""
     import optuna
 
     from affekt.core.registry import make_family
@@ -41,9 +42,10 @@ def tune(modality: str, family: str, dataset, n_trials: int, *, base_params: dic
     Xtr, ytr = dataset.xy("train")
     Xd, yd = dataset.xy(dev)
     base = dict(base_params or {})
+    make_family(modality, family, **base)  # a misspelt fixed parameter fails here, before any trial
 
     def objective(trial):
-        params = {**base, **SPACES[family](trial)}
+        params = {**SPACES[family](trial), **base}  # a parameter the user fixed stays fixed
         m = make_family(modality, family, **params)
         if dataset.task == "regression":
             m.fit(Xtr, ytr, X_dev=None)
@@ -53,9 +55,11 @@ def tune(modality: str, family: str, dataset, n_trials: int, *, base_params: dic
         m.fit(Xtr, ytr, X_dev=Xd, y_dev=yd, label_space=dataset.label_space)
         return evaluate_classification(m, Xd, yd, true_space=dataset.label_space, n_boot=0)["macro_f1"]
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # ERROR: a failing trial's exception reaches the caller (the CLI: one line); optuna would also
+    # log it, traceback and all, as a warning
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.optimize(objective, n_trials=n_trials, show_progress_bar=True)
     trials = [{"number": t.number, "params": t.params, "value": t.value} for t in study.trials]
-    best = {**base, **SPACES[family](optuna.trial.FixedTrial(study.best_params))}
+    best = {**SPACES[family](optuna.trial.FixedTrial(study.best_params)), **base}
     return best, trials
