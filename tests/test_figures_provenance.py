@@ -134,14 +134,22 @@ def readme_results() -> str:
     return section(README.read_text(encoding="utf-8"), "## Results", "\n## ")
 
 
+def _with_ci(value: float, ci: dict) -> list[float]:
+    """A figure and its interval, as the README prints them; the point lies inside."""
+    assert ci["ci_low"] <= value <= ci["ci_high"]
+    return [value, ci["ci_low"], ci["ci_high"]]
+
+
 def test_readme_text_table(readme_results):
     d, h, ci = text_default()
     rows = {
         "28-label macro-F1": ([h["goemotions28_macro_f1"], ci["ci_low"], ci["ci_high"]], 0),
-        "Ekman-7 view macro-F1": ([h["ekman7_macro_f1"]], 0),
-        "valence Pearson r": ([d["emobank_test"]["valence"]["pearson_r"]], 0),
+        "Ekman-7 view macro-F1": (_with_ci(h["ekman7_macro_f1"], d["goemotions_test_ekman"]["macro_f1_ci"]), 0),
+        "valence Pearson r": (_with_ci(d["emobank_test"]["valence"]["pearson_r"],
+                                       d["emobank_test"]["valence"]["pearson_r_ci"]), 0),
         "`affekt train --dataset carer`": ([carer_default_family()["macro_f1"]], 0),
-        "Cross-domain": ([d["carer_test_ekman_cross_domain"]["macro_f1"]], 0),
+        "Cross-domain": (_with_ci(d["carer_test_ekman_cross_domain"]["macro_f1"],
+                                  d["carer_test_ekman_cross_domain"]["macro_f1_ci"]), 0),
     }
     for key, (expected, t) in rows.items():
         cells = table_row(readme_results, key)
@@ -161,6 +169,14 @@ def test_readme_text_speed_row_says_what_the_baseline_is(readme_results):
         assert f"both truncated at {b['max_tokens']} tokens" in cells[0]
     else:  # the earlier run: 128 tokens for the baseline against affekt's 64
         assert "128 tokens" in cells[0] and "64" in cells[0]
+
+
+def test_readme_startup_row(readme_results):
+    a = res("startup.json")["analyze"]
+    cells = table_row(readme_results, "`affekt analyze \"hello\"`")
+    printed = [p for p in numbers(cells[0]) + numbers(cells[1]) if p not in ("2",)]  # "2-core"
+    check_figures("README start-up row", printed, [a["runs"], a["wall_s"]["median"], a["peak_rss_mb"]["median"]])
+    assert a["wall_s"]["median"] <= 3.0 and "<= 3 s" in cells[2]
 
 
 def test_readme_speech_table(readme_results):

@@ -72,3 +72,26 @@ def test_cli_predict_long_input_without_speech(model, long_no_speech, tmp_path):
     assert recs[0] == {"input": str(folder / "a_noise.wav"),
                        "error": f"'{folder / 'a_noise.wav'}': no speech found in 25 s of audio"}
     assert recs[1]["input"] == str(folder / "b_voice.wav") and recs[1]["label"] in LABELS
+
+
+def test_a_voice_heard_too_briefly_for_a_segment_is_still_speech():
+    """Shouted or clipped speech can reach the VAD threshold in a frame or two only (10 of
+    RAVDESS's 1440 clips): the clip is kept whole, as speech; noise never reaches it."""
+    import numpy as np
+
+    from affekt.speech.utterances import _trim
+    from affekt.speech.vad import VADParams
+
+    class FakeVAD:
+        def __init__(self, peak):
+            self.peak = peak
+
+        def probs(self, y):
+            p = np.full(len(y) // 512, 0.05, np.float32)
+            p[10] = self.peak  # one frame: far shorter than min_speech_s
+            return p
+
+    y = np.zeros(16000 * 2, np.float32)
+    heard, unheard = _trim(y, FakeVAD(0.6), VADParams()), _trim(y, FakeVAD(0.3), VADParams())
+    assert heard.speech and (heard.start, heard.end) == (0.0, 2.0)
+    assert not unheard.speech and (unheard.start, unheard.end) == (0.0, 2.0)

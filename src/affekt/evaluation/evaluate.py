@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from affekt.core.errors import DataError, InputError, LabelError
-from affekt.core.labels import LabelMapping, LabelSpace, get_label_space, get_mapping
+from affekt.core.labels import LabelMapping, LabelSpace, get_label_space, get_mapping, viewable_spaces
 from affekt.core.recognizer import DimensionalRegressor, EmotionClassifier
 from affekt.evaluation.metrics import classification_cis, classification_metrics, regression_cis, regression_metrics
 
@@ -56,12 +56,6 @@ def _view(cat, label_space) -> tuple[LabelSpace, set]:
     return m.view_space(), {t for t in m.mapping.values() if t is not None}
 
 
-def _known_spaces() -> dict:
-    from affekt.core import labels as L
-
-    return dict(getattr(L, "_SPACES", {}))  # the registered label spaces (ekman, carer, goemotions...)
-
-
 def _unknown_labels_error(unknown: list, present: list, tspace: LabelSpace, cat, view: LabelSpace,
                           label_space) -> LabelError:
     """A message that names the labels, the model's labels, and what the user can do."""
@@ -69,17 +63,9 @@ def _unknown_labels_error(unknown: list, present: list, tspace: LabelSpace, cat,
     msg = (f"{len(unknown)} label(s) in the data are not among the labels of model "
            f"'{getattr(cat, 'model_id_', cat.family)}'{seen}: {', '.join(map(repr, unknown[:10]))}"
            f"{' ...' if len(unknown) > 10 else ''}. The model predicts: {', '.join(view.labels)}.")
-    fits = []
-    for name, space in _known_spaces().items():
-        if name == view.name:
-            continue
-        try:
-            tm = get_mapping(tspace, space)
-            get_mapping(cat.labels_, space)
-        except LabelError:
-            continue
-        if all(tm.mapping.get(lab) for lab in present):
-            fits.append(name)
+    data_views = set(viewable_spaces(tspace))
+    fits = [name for name in viewable_spaces(cat.labels_) if name != view.name and name in data_views
+            and all(get_mapping(tspace, name).mapping.get(lab) for lab in present)]
     if fits:
         msg += f" Evaluate in a label space both can be viewed in: --label-space {' or '.join(fits)}."
     shared = [lab for lab in present if lab in view.labels]
