@@ -385,3 +385,39 @@ class FitSpy:
 
         run["out"] = self.real_fit(module, batches, loss_fn, spied if score is not None else None, **kw)
         return run["out"]
+
+
+@pytest.fixture(scope="module")
+def wav_bytes():
+    """A tiny valid WAV file's bytes (loaders only look at names and headers)."""
+    import io
+
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, (0.1 * np.sin(np.arange(800) / 5)).astype(np.float32), 16000, format="WAV")
+    return buf.getvalue()
+
+
+def touch(root, rels, data):
+    """Write ``data`` at each relative path under ``root`` (a corpus's file naming in miniature)."""
+    for rel in rels:
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    return root
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A small tfidf model trained through the CLI on a generated CARER-layout corpus."""
+    from typer.testing import CliRunner
+
+    from affekt.cli.app import app
+
+    data = write_carer(tmp_path_factory.mktemp("carer"))
+    out = tmp_path_factory.mktemp("models") / "carer-model"
+    r = CliRunner().invoke(app, ["train", "--dataset", "carer", "--data-dir", str(data), "--model", "tfidf",
+                                 "--output", str(out)])
+    assert r.exit_code == 0, r.output
+    return out

@@ -8,16 +8,6 @@ from affekt.cli.app import app
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    from conftest import write_carer
-
-    data = write_carer(tmp_path_factory.mktemp("carer"))
-    out = tmp_path_factory.mktemp("models") / "carer-model"
-    r = runner.invoke(app, ["train", "--dataset", "carer", "--data-dir", str(data), "--model", "tfidf",
-                            "--output", str(out)])
-    assert r.exit_code == 0, r.output
-    return out
 
 
 def test_train_writes_model_card_and_report(model_dir):

@@ -11,16 +11,6 @@ from affekt.cli.app import app
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    from conftest import write_carer
-
-    data = write_carer(tmp_path_factory.mktemp("carer"))
-    out = tmp_path_factory.mktemp("models") / "carer-model"
-    r = runner.invoke(app, ["train", "--dataset", "carer", "--data-dir", str(data), "--model", "tfidf",
-                            "--output", str(out)])
-    assert r.exit_code == 0, r.output
-    return out
 
 
 # ------------------------------------------------------------------ item 1: path or text?
@@ -200,3 +190,42 @@ def test_examples_command_copies_working_inputs(tmp_path):
     assert r.exit_code == 0, r.output
     rec = json.loads(r.stdout)[0]
     assert rec["model"] == "speech-default" and rec["label"] and rec["span"]["end"] > 3.0
+
+
+@pytest.mark.parametrize("n", [2, 3, 7, 28])
+def test_confusion_matrix_title_fits_its_figure(n):
+    """Item 11: the title was cut off ("onfusion matrix") on small label sets."""
+    import matplotlib.pyplot as plt
+
+    from affekt.evaluation.report import confusion_figure
+
+    fig = confusion_figure(np.eye(n) * 5 + 1, [f"label{i}" for i in range(n)])
+    fig.canvas.draw()
+    title = fig.axes[0].title.get_window_extent(fig.canvas.get_renderer())
+    assert fig.bbox.x0 <= title.x0 and title.x1 <= fig.bbox.x1 and title.y1 <= fig.bbox.y1
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------ items 3, 4, 7 through the CLI
+def test_evaluate_and_train_on_a_small_table_say_n_ci_and_warn(model_dir, tmp_path):
+    rows = ["text,label"] + [f"I feel {w} today {i},{lab}" for i, (w, lab) in
+                             enumerate([("sad", "sadness"), ("furious", "anger"), ("scared", "fear")] * 8)]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    r = runner.invoke(app, ["evaluate", "-m", str(model_dir), "--dataset", "csv", "--data-dir", str(tmp_path / "t.csv"),
+                            "--n-boot", "200"])
+    assert r.exit_code == 0, r.output
+    assert "all rows (n=24)" in r.stdout and "[95% CI" in r.stdout  # the whole table, not a random 10%
+    assert "warning: all rows has only 24 items (under 30)" in r.stderr
+    r = runner.invoke(app, ["train", "--dataset", "csv", "--data-dir", str(tmp_path / "t.csv"), "--model", "tfidf",
+                            "--output", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    assert "cross-validation over all 24 rows" in r.stdout and "pooled n=24" in r.stdout
+    (tmp_path / "two.csv").write_text("text,label\nI feel happy,joy\nI feel so angry,anger\n")
+    r = runner.invoke(app, ["evaluate", "-m", str(model_dir), "--dataset", "csv", "--data-dir",
+                            str(tmp_path / "two.csv")])
+    assert r.exit_code == 0 and "all rows (n=2)" in r.stdout and "unexpected" not in r.output
+    (tmp_path / "new.csv").write_text("text,label\nI feel happy,joy\nI feel odd,newlabel\n")
+    r = runner.invoke(app, ["evaluate", "-m", str(model_dir), "--dataset", "csv", "--data-dir",
+                            str(tmp_path / "new.csv")])
+    assert r.exit_code == 1 and "'newlabel'" in r.output and "The model predicts:" in r.output
+    assert "--shared-only" in r.output

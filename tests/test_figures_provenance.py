@@ -312,3 +312,12 @@ def test_speech_card():
     check_figures("speech card speed", numbers(line.split("`:")[1]),
                   [sp["speed"]["files"], sp["speed"]["audio_seconds"], sp["speed"]["wall_seconds"],
                    sp["speed"]["realtime_factor"], 50])
+
+
+def test_speech_ensembles_are_pre_registered_not_chosen_on_test_folds():
+    """Item 18: no ensemble is picked by its score on the folds it is reported on."""
+    src = (ROOT / "benchmarks" / "speech_ensembles.py").read_text(encoding="utf-8")
+    assert "itertools.combinations" not in src and "max_members" not in src  # no subset search
+    for name in ("speech_ensembles.json", "speech_ensembles_spknorm.json"):
+        d = res(name)
+        assert d["selection"].startswith("pre-registered") and list(d["ensembles"]) == ["logreg + svm + lgbm"]

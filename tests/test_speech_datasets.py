@@ -1,28 +1,15 @@
 """Speech corpus loaders: each corpus's public file naming, rebuilt in miniature with tiny wavs."""
-import io
 
 import numpy as np
 import pandas as pd
 import pytest
-import soundfile as sf
+
+from conftest import touch
 
 from affekt.core.errors import DataError, LabelError
 from affekt.datasets import concat, load_dataset
 
 
-@pytest.fixture(scope="module")
-def wav_bytes():
-    buf = io.BytesIO()
-    sf.write(buf, (0.1 * np.sin(np.arange(800) / 5)).astype(np.float32), 16000, format="WAV")
-    return buf.getvalue()
-
-
-def touch(root, rels, data):
-    for rel in rels:
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(data)
-    return root
 
 
 def rows_by_file(ds):

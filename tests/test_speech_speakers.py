@@ -1,34 +1,18 @@
 """Who speaks: speakers of folder and CSV speech datasets (a folder level, a regex on the file
 name, a CSV column), and speaker-independent cross-validation through the whole training
 wiring; without speakers, training says plainly that its CV is not speaker-independent."""
-import io
 
 import numpy as np
 import pandas as pd
 import pytest
-import soundfile as sf
 
-from conftest import class_clip, write_audio
+from conftest import class_clip, touch, write_audio
 
 from affekt.core.errors import DataError, InputError
 from affekt.datasets import concat, load_dataset
 from affekt.datasets.speakers import NO_SPEAKERS, speaker_independence, speakers_of
 
 LABELS = ("anger", "neutral", "sadness")
-
-
-@pytest.fixture(scope="module")
-def wav_bytes():
-    buf = io.BytesIO()
-    sf.write(buf, (0.1 * np.sin(np.arange(800) / 5)).astype(np.float32), 16000, format="WAV")
-    return buf.getvalue()
-
-
-def touch(root, rels, data):
-    for rel in rels:
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(data)
-    return root
 
 
 # ------------------------------------------------------------------------------ the one rule

@@ -20,6 +20,31 @@ def _fmt(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
+def confusion_figure(cm: np.ndarray, labels: list[str]):
+    """A confusion matrix (rows: true, columns: predicted; colour: row-normalised) as a figure
+    wide enough for its title whatever the number of labels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.5 + 0.6 * n), max(3.5, 1.2 + 0.55 * n)))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(n), labels, rotation=45, ha="right")
+    ax.set_yticks(range(n), labels)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, int(cm[i, j]), ha="center", va="center",
+                    color="white" if norm[i, j] > 0.5 else "black", fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("confusion matrix\n(colour: row-normalised)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def _plots(metrics: dict, out: Path) -> list[str]:
     import matplotlib
 
@@ -29,21 +54,8 @@ def _plots(metrics: dict, out: Path) -> list[str]:
     made = []
     labels = metrics.get("labels", [])
     if metrics.get("confusion_matrix"):
-        cm = np.asarray(metrics["confusion_matrix"], dtype=float)
-        norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-        fig, ax = plt.subplots(figsize=(1 + 0.6 * len(labels), 1 + 0.55 * len(labels)))
-        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-        ax.set_yticks(range(len(labels)), labels)
-        for i in range(len(labels)):
-            for j in range(len(labels)):
-                ax.text(j, i, int(cm[i, j]), ha="center", va="center",
-                        color="white" if norm[i, j] > 0.5 else "black", fontsize=8)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        ax.set_title("confusion matrix (rows normalised for colour)")
-        fig.tight_layout()
-        fig.savefig(out / "confusion_matrix.png", dpi=120)
+        fig = confusion_figure(np.asarray(metrics["confusion_matrix"], dtype=float), labels)
+        fig.savefig(out / "confusion_matrix.png", dpi=120, bbox_inches="tight")
         plt.close(fig)
         made.append("confusion_matrix.png")
     if metrics.get("multilabel_confusion"):
@@ -60,7 +72,7 @@ def _plots(metrics: dict, out: Path) -> list[str]:
                 ax.text(j, i, int(counts[i, j]), ha="center", va="center", fontsize=7)
         ax.set_title("per-label confusion\n(colour: count / positives)", fontsize=10)
         fig.tight_layout()
-        fig.savefig(out / "confusion_matrix.png", dpi=120)
+        fig.savefig(out / "confusion_matrix.png", dpi=120, bbox_inches="tight")
         plt.close(fig)
         made.append("confusion_matrix.png")
     if metrics.get("per_class"):
@@ -73,7 +85,7 @@ def _plots(metrics: dict, out: Path) -> list[str]:
         ax.set_xlabel("F1")
         ax.set_title(f"per-class F1 (macro-F1 {metrics.get('macro_f1', float('nan')):.3f})")
         fig.tight_layout()
-        fig.savefig(out / "per_class_f1.png", dpi=120)
+        fig.savefig(out / "per_class_f1.png", dpi=120, bbox_inches="tight")
         plt.close(fig)
         made.append("per_class_f1.png")
     return made
