@@ -324,3 +324,28 @@ def test_torch_text_family_without_dev_is_not_scored_on_a_constant(corpus, monke
     make_family("text", "rnn", epochs=1, hidden=8, min_freq=1, batch_size=32).fit(X, y)
     make_family("text", "rnn", epochs=1, hidden=8, min_freq=1, batch_size=32).fit(X, y, X_dev=Xd, y_dev=yd)
     assert seen[0] is None and callable(seen[1])
+
+
+def test_per_class_chart_draws_only_labels_in_the_truth(tmp_path, monkeypatch):
+    """A label the model predicted but the data never has is not drawn as a measured F1 of 0."""
+    import numpy as np
+
+    from affekt.evaluation import report
+    from affekt.evaluation.metrics import classification_metrics
+
+    Y = np.eye(3, dtype=int)[[0, 0, 1, 1]]
+    D = np.eye(3, dtype=int)[[0, 2, 1, 1]]  # label c predicted once, never true
+    m = classification_metrics(Y, D, None, ["a", "b", "c"], False)
+    drawn = {}
+    import matplotlib.axes
+
+    orig = matplotlib.axes.Axes.barh
+
+    def spy(self, names, *a, **kw):
+        drawn["names"] = list(names)
+        return orig(self, names, *a, **kw)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "barh", spy)
+    report.write_report(m, tmp_path)
+    assert sorted(drawn["names"]) == ["a", "b"] and "c" in m["per_class"]
+    assert "Predicted but absent from the truth" in (tmp_path / "report.md").read_text()

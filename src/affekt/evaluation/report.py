@@ -77,7 +77,9 @@ def _plots(metrics: dict, out: Path) -> list[str]:
         made.append("confusion_matrix.png")
     if metrics.get("per_class"):
         pc = metrics["per_class"]
-        names = list(pc)
+        # the labels the macro-F1 averages over (in the truth); labels only predicted have F1 0 by
+        # construction and are listed in report.md instead of drawn as measured zeros
+        names = [n for n in pc if n in metrics.get("labels_scored", pc)]
         f1 = [pc[n]["f1"] for n in names]
         fig, ax = plt.subplots(figsize=(7, 0.3 * len(names) + 1.2))
         ax.barh(names[::-1], f1[::-1], color="#4c72b0")
