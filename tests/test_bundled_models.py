@@ -21,6 +21,14 @@ def _inputs(model):
     phrases, as (samples, rate): a model reports no emotion for audio without speech)."""
     if model.modality == "text":
         return TEXTS
+    if model.modality == "face":  # the bundled example photo: whole, its face, and that face mirrored
+        from importlib import resources
+
+        from PIL import Image
+
+        photo = np.asarray(Image.open(resources.files("affekt.examples").joinpath("face.jpg")).convert("RGB"))
+        face = photo[60:190, 160:290]
+        return [photo, face, face[:, ::-1].copy()]
     from conftest import example_speech
 
     y = example_speech()
@@ -37,7 +45,8 @@ def test_bundled_model_contract(name):
     card = json.loads((__import__("pathlib").Path(m_path(name)) / "affekt.json").read_text())["card"]
     assert card.get("metrics"), "a bundled model carries its measured metrics"
     X = _inputs(m)
-    preds = m.predict(X)
+    kw = {"whole_image": True} if m.modality == "face" else {}  # a face model scores each image as one face
+    preds = m.predict(X, **kw)
     assert isinstance(preds, Predictions) and len(preds) == 3
     P = m.predict_proba(X)
     labels = list(m.labels_.labels)
@@ -55,7 +64,7 @@ def test_bundled_model_contract(name):
     # score is the highest of its labels that map there, a single-label model's their sum
     from affekt.core.labels import EKMAN, get_mapping
 
-    ek = m.predict(X, label_space="ekman")
+    ek = m.predict(X, label_space="ekman", **kw)
     assert {p.label_space for p in ek} == {"ekman"}
     to = get_mapping(m.labels_, "ekman").mapping if m.labels_.name != "ekman" else {lab: lab for lab in labels}
     pool = max if m.labels_.multi_label else sum
@@ -64,6 +73,23 @@ def test_bundled_model_contract(name):
         assert list(p.scores) == list(EKMAN.labels)
         np.testing.assert_allclose([p.scores[e] for e in EKMAN.labels], [want[e] for e in EKMAN.labels], atol=1e-5)
         assert p.label == max(want, key=want.get)
+
+
+def test_there_is_a_default_face_model_and_it_finds_the_example_face():
+    from importlib import resources
+
+    assert "face-default" in BUNDLED
+    m = load_model("face-default")
+    assert m.modality == "face" and m.labels_.name == "ekman"
+    p = m.predict([str(resources.files("affekt.examples").joinpath("face.jpg"))])[0]
+    assert p.ok and len(p.faces) == 1
+    x, y, w, h = p.faces[0]["box"]
+    assert 150 < x + w / 2 < 300 and 60 < y + h / 2 < 200 and 60 < w < 160  # the astronaut's face
+    assert set(p.faces[0]["scores"]) == set(m.labels_.labels)
+    card = json.loads((__import__("pathlib").Path(m_path("face-default")) / "affekt.json").read_text())["card"]
+    assert "fer2013_privatetest" in json.dumps(card["metrics"]) or "accuracy" in json.dumps(card["metrics"])
+    size = sum(f.stat().st_size for f in __import__("pathlib").Path(m_path("face-default")).rglob("*") if f.is_file())
+    assert size < 25e6, "the bundled face model stays small"
 
 
 def m_path(name):

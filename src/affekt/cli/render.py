@@ -28,9 +28,15 @@ def print_predictions(preds: list, top: int, model_id: str) -> None:
         t.add_column("valence / arousal / dominance (1-5)")
     if has_notes:
         t.add_column("notes", overflow="fold", max_width=40)
+    has_faces = any(p.faces is not None for p in preds)
+    if has_faces:
+        t.add_column("face: box x, y, w, h", overflow="fold")
     for p in preds:
         text = str(p.input) if p.input is not None else ""
         text = escape(text if len(text) <= 120 else text[:117] + "...")
+        if p.faces is not None and not p.error:
+            _face_rows(t, p, text, top, has_vad, has_notes)
+            continue
         if p.error:
             row = [text, f"[red]error: {escape(p.error)}[/red]"]
             if has_vad:
@@ -46,6 +52,8 @@ def print_predictions(preds: list, top: int, model_id: str) -> None:
                 row.append(f"{p.valence:.2f} / {p.arousal:.2f} / {p.dominance:.2f}" if p.valence is not None else "")
         if has_notes:
             row.append(escape("; ".join(p.warnings)))
+        if has_faces:
+            row.append("(whole image)" if not p.error else "")
         t.add_row(*row)
     console.print(t)
     marker = "bold" if tty else "*"
@@ -54,6 +62,23 @@ def print_predictions(preds: list, top: int, model_id: str) -> None:
     for p in preds:
         if p.segments:
             _print_segments(p, top, console)
+
+
+def _face_rows(t, p, text: str, top: int, has_vad: bool, has_notes: bool) -> None:
+    """One row per face of an image (largest first); an image without a face says so."""
+    from rich.markup import escape
+
+    notes = escape("; ".join(p.warnings)) if has_notes else None
+    if not p.faces:
+        row = [text, "[yellow]no face found[/yellow]"] + ([""] if has_vad else []) + ([notes] if has_notes else [])
+        t.add_row(*row, "")
+        return
+    for k, f in enumerate(p.faces):
+        top_k = sorted(f["scores"].items(), key=lambda kv: -kv[1])[:top]
+        emo = ", ".join(f"{escape(lab)} {s:.2f}" for lab, s in top_k)
+        row = [text if k == 0 else "", emo] + ([""] if has_vad else []) + ([notes if k == 0 else ""] if has_notes else [])
+        x, y, w, h = f["box"]
+        t.add_row(*row, f"{k + 1}: {x}, {y}, {w}, {h} (detection {f['score']:.2f})")
 
 
 def _print_segments(p, top: int, console) -> None:

@@ -26,8 +26,13 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
             text_column: str = TextColumnOpt, id_column: Optional[str] = IdColumnOpt, encoding: str = EncodingOpt,
             timeline: Optional[List[Path]] = typer.Option(
                 None, help="Audio: also write the timeline of windows to this .csv, .jsonl or .png (repeatable)."),
+            annotate: Optional[Path] = typer.Option(
+                None, help="Images: also write the image with each face's box and emotion drawn on it (.png/.jpg); "
+                "with several images, one file each (NAME.<image name>.png)."),
+            whole_image: bool = typer.Option(False, "--whole-image", help="Images: read each image as one face "
+                                             "(a face crop) instead of finding the faces in it."),
             strict: bool = StrictOpt):
-    """Recognise the emotions in texts, speech recordings, or folders of them (the main job)."""
+    """Recognise the emotions in texts, speech recordings, face images, or folders of them (the main job)."""
     from affekt.core.errors import InputError
     from affekt.core.labels import get_label_space
     from affekt.core.modality import classify_argument, get_modality, run_items
@@ -45,6 +50,8 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
         groups.setdefault(it.modality, []).append(k)
     if timeline and not any(get_modality(m).timelines for m in groups):
         raise InputError("--timeline is for inputs that have a timeline (audio)")
+    if (annotate or whole_image) and "face" not in groups:
+        raise InputError(f"{'--annotate' if annotate else '--whole-image'} is for images")
     if model and len(groups) > 1:
         raise InputError(f"--model applies to one kind of input; these are {' and '.join(groups)}: "
                          "analyze them in separate calls")
@@ -54,13 +61,16 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
         mod = get_modality(name)
         m = models[name] = load(model, name)
         check_label_space(m, label_space)
+        opts = {"whole_image": True} if whole_image and name == "face" else {}
         chunk_preds = [p for chunk in run_items(m, mod, [items[k] for k in idx], label_space=label_space,
-                                                 progress=len(idx) > 20) for p in chunk]
+                                                 progress=len(idx) > 20, **opts) for p in chunk]
         for k, p in zip(idx, chunk_preds):
             preds[k] = p
     code = report_item_errors(preds, strict=strict)
     if timeline:
         _write_timelines(preds, items, timeline)
+    if annotate:
+        _write_annotated(preds, items, annotate)
     if as_json:
         typer.echo(json.dumps([p.to_dict() for p in preds], ensure_ascii=False, indent=2))
     else:
@@ -88,13 +98,24 @@ def _write_timelines(preds: list, items: list, timeline: list[Path]) -> None:
             typer.echo(f"timeline written to {out}", err=True)
 
 
+def _write_annotated(preds: list, items: list, annotate: Path) -> None:
+    from affekt.face.annotate import annotate as draw
+
+    done = [(p, it) for p, it in zip(preds, items) if it.modality == "face" and not p.error]
+    for p, it in done:
+        out = annotate if len(done) == 1 else annotate.with_name(f"{annotate.stem}.{Path(str(it.value)).stem}{annotate.suffix}")
+        draw(it.value, p, out)
+        typer.echo(f"annotated image written to {out}", err=True)
+
+
 @friendly
 def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a text per line), .csv/.tsv or .jsonl; "
-                                       "speech: an audio file, a folder (recursive) or a .txt list of paths"),
+                                       "speech / face: an audio file / image, a folder (recursive) or a .txt list "
+                                       "of paths"),
             output: Path = typer.Option(..., "--output", "-o", help="JSONL: one object per input item, in order."),
             modality: Optional[str] = typer.Option(
-                None, help="text or speech (default: from the input: an audio file or a folder of audio is "
-                "speech, a table of texts is text; a .txt list of audio paths needs --modality speech)"),
+                None, help="text, speech or face (default: from the input: an audio file or a folder of audio "
+                "is speech, images are face, a table of texts is text; a .txt list of paths needs --modality)"),
             model: Optional[str] = ModelOpt, label_space: Optional[str] = SpaceOpt,
             text_column: str = TextColumnOpt, id_column: Optional[str] = IdColumnOpt, encoding: str = EncodingOpt,
             batch_size: int = typer.Option(256, min=1, help="Items per model call (speech: files per chunk, at most 16)."),
@@ -102,6 +123,8 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
                 None, "--speaker-by", help="speech models trained with speaker_norm: who speaks in each file: "
                 "'folder' (the parent folder's name) or a regex whose first group, found in the file name, names "
                 "the speaker. Default: each long recording is its own speaker, the other files one speaker."),
+            whole_image: bool = typer.Option(False, "--whole-image", help="face: read each image as one face (a "
+                                             "face crop) instead of finding the faces in it."),
             strict: bool = StrictOpt):
     """Predict for every item of a file or folder; a failing item gets an error record and the run goes on."""
     from affekt.core.modality import get_modality, run_items
@@ -127,8 +150,9 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
     preds: list = []
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
+            opts = {"whole_image": True} if whole_image else {}
             for chunk in run_items(m, mod, items, label_space=label_space, batch_size=batch_size,
-                                   progress=True, speaker_by=speaker_by):
+                                   progress=True, speaker_by=speaker_by, **opts):
                 preds.extend(chunk)
                 if strict:
                     report_item_errors(preds, strict=True)

@@ -115,7 +115,12 @@ EMODB = LabelSpace(
     "emodb", ("anger", "boredom", "disgust", "fear", "happiness", "sadness", "neutral"),
     multi_label=False, description="Berlin EmoDB: 7 acted emotions in German (Burkhardt et al., 2005)")
 
-_SPACES: dict[str, LabelSpace] = {s.name: s for s in (GOEMOTIONS, EKMAN, CARER, RAVDESS, CREMAD, EMODB)}
+# FER+ (faces): the majority of 10 crowd votes per FER2013 image (affekt.datasets.faces)
+FERPLUS = LabelSpace(
+    "ferplus", ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"),
+    multi_label=False, description="FER+: 8 facial expressions by majority of 10 crowd votes (Barsoum et al., 2016)")
+
+_SPACES: dict[str, LabelSpace] = {s.name: s for s in (GOEMOTIONS, EKMAN, CARER, RAVDESS, CREMAD, EMODB, FERPLUS)}
 
 
 def register_label_space(space: LabelSpace) -> LabelSpace:
@@ -210,6 +215,7 @@ _MAPPINGS: dict[tuple[str, str], dict] = {
     ("ravdess", "ekman"): {**{lab: lab for lab in RAVDESS.labels}, "calm": "neutral"},
     ("cremad", "ekman"): {lab: lab for lab in CREMAD.labels},
     ("emodb", "ekman"): {**{lab: lab for lab in EMODB.labels}, "boredom": None},
+    ("ferplus", "ekman"): {**{lab: lab for lab in FERPLUS.labels}, "contempt": None},
 }
 
 

@@ -19,7 +19,8 @@ from affekt.core.errors import InputError, ModelNotFoundError
 from affekt.io.items import Item
 
 # name -> module holding ``ADAPTER``; in the order modalities are tried and listed
-MODALITIES: dict[str, str] = {"text": "affekt.text.adapter", "speech": "affekt.speech.adapter"}
+MODALITIES: dict[str, str] = {"text": "affekt.text.adapter", "speech": "affekt.speech.adapter",
+                              "face": "affekt.face.adapter"}
 
 
 class Modality:

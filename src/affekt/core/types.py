@@ -24,6 +24,9 @@ class EmotionPrediction:
     when the item could not be processed (its record echoes a long input only in part).
     ``warnings`` are reasons to trust a prediction less (e.g. a text in a language the model was
     not trained on). ``id`` is the user's own id of the item, passed through to the record.
+    ``faces`` (images, unless read whole): one dict per face found, largest first, each with
+    ``box`` [x, y, w, h], ``score`` (detection), ``keypoints``, ``label`` and ``scores``;
+    ``[]`` when the image holds no face.
     """
 
     input: Any = None
@@ -40,6 +43,7 @@ class EmotionPrediction:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     id: Any = None
+    faces: list[dict] | None = None
 
     @property
     def ok(self) -> bool:
@@ -62,6 +66,8 @@ class EmotionPrediction:
                 d["span"] = self.span
             return d
         d["input"] = self.input
+        if self.faces is not None:
+            d["faces"] = self.faces
         if self.label is not None or self.scores:
             d["label"] = self.label
             d["labels"] = list(self.labels)

@@ -1,0 +1,76 @@
+"""Every face family on the same split (FER2013 PrivateTest, n=3,589), in one table.
+
+CNN rows come from runs of scripts/train_face_cnn.py (their ``test_logits.npy``: mirror-TTA
+logits on PrivateTest, and ``result.json``); the soft-voting ensemble of the given runs is
+scored here from those logits; classical rows are copied from benchmarks/results/face_classical.json.
+
+    python benchmarks/face_families.py --fer2013 ../shared/data/images/fer2013 \
+        --run mobilenetv2=runs/mnv2b [--run vgg=runs/vgg ...] [--ensemble mobilenetv2,vgg]
+
+Writes ``benchmarks/results/face_families.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy.special import softmax
+from sklearn.metrics import accuracy_score, f1_score
+
+from affekt.datasets.faces import _fer2013_table
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--fer2013", default="../shared/data/images/fer2013")
+ap.add_argument("--run", action="append", default=[], help="NAME=RUN_DIR (a scripts/train_face_cnn.py output)")
+ap.add_argument("--ensemble", action="append", default=[], help="comma-separated run names to soft-vote")
+ap.add_argument("--classical", default="benchmarks/results/face_classical.json")
+ap.add_argument("--out", default="benchmarks/results/face_families.json")
+a = ap.parse_args()
+
+_, meta = _fer2013_table(a.fer2013)
+y = meta.loc[meta["usage"] == "PrivateTest", "label_index"].to_numpy()
+y_dev = meta.loc[meta["usage"] == "PublicTest", "label_index"].to_numpy()
+
+
+def scores(p: np.ndarray, truth=y) -> dict:
+    pred = p.argmax(1)
+    return {"n": int(len(truth)), "accuracy": round(float(accuracy_score(truth, pred)), 4),
+            "macro_f1": round(float(f1_score(truth, pred, average="macro")), 4)}
+
+
+rows, probs, dev_probs = [], {}, {}
+for spec in a.run:
+    name, run = spec.split("=", 1)
+    run = Path(run)
+    r = json.loads((run / "result.json").read_text())
+    p = softmax(np.load(run / "test_logits.npy"), axis=1)
+    probs[name] = p
+    dev_probs[name] = softmax(np.load(run / "dev_logits.npy"), axis=1)
+    args = r["args"]
+    rows.append({"family": name, "kind": "cnn", **scores(p), "accuracy_without_tta": round(r["test_accuracy"], 4),
+                 "publictest_accuracy": round(r["dev_accuracy_tta"], 4),
+                 "epochs_run": len(r["history"]), "train_seconds": r["train_seconds"],
+                 "command": "python scripts/train_face_cnn.py " + " ".join(
+                     f"--{k.replace('_', '-')} {v}" if not isinstance(v, bool) else f"--{k.replace('_', '-')}"
+                     for k, v in args.items() if v not in (None, False) and k not in ("cache", "threads")),
+                 "note": r.get("note", "")})
+for ens in a.ensemble:
+    names = ens.split(",")
+    p = np.mean([probs[n] for n in names], axis=0)
+    pd_ = np.mean([dev_probs[n] for n in names], axis=0)
+    rows.append({"family": f"ensemble({'+'.join(names)})", "kind": "ensemble", **scores(p),
+                 "publictest_accuracy": scores(pd_, y_dev)["accuracy"],
+                 "how": "soft voting, equal weights, of the members' mirror-TTA probabilities"})
+if Path(a.classical).is_file():
+    c = json.loads(Path(a.classical).read_text())
+    for r in c.get("rows", c.get("results", [])) if isinstance(c, dict) else []:
+        rows.append({"family": r.get("family") or r.get("name"), "kind": "classical",
+                     **{k: r[k] for k in ("n", "accuracy", "macro_f1") if k in r}})
+out = {"benchmark": "face_families", "split": "FER2013 PrivateTest", "command": "python benchmarks/face_families.py "
+       + " ".join(sys.argv[1:]), "rows": rows}
+Path(a.out).write_text(json.dumps(out, indent=2) + "\n")
+for r in rows:
+    print(f"{r['family']:40s} acc {r.get('accuracy')}  macro-F1 {r.get('macro_f1')}")
