@@ -27,6 +27,8 @@ ap.add_argument("--fer2013", default="../shared/data/images/fer2013")
 ap.add_argument("--run", action="append", default=[], help="NAME=RUN_DIR (a scripts/train_face_cnn.py output)")
 ap.add_argument("--ensemble", action="append", default=[], help="comma-separated run names to soft-vote")
 ap.add_argument("--classical", default="benchmarks/results/face_classical.json")
+ap.add_argument("--frozen", default="benchmarks/results/face_frozen.json")
+ap.add_argument("--not-run", default="", help="comma-separated families not trained yet (listed as such)")
 ap.add_argument("--out", default="benchmarks/results/face_families.json")
 a = ap.parse_args()
 
@@ -56,7 +58,9 @@ for spec in a.run:
                  "command": "python scripts/train_face_cnn.py " + " ".join(
                      f"--{k.replace('_', '-')} {v}" if not isinstance(v, bool) else f"--{k.replace('_', '-')}"
                      for k, v in args.items() if v not in (None, False) and k not in ("cache", "threads")),
-                 "note": r.get("note", "")})
+                 "note": (f"{len(r['history'])} epochs, {r['train_seconds'] / 60:.0f} min, from the checkpoint "
+                          f"{args['init']} (2 earlier epochs; face-default's card has both commands)"
+                          if args.get("init") else "")})
 for ens in a.ensemble:
     names = ens.split(",")
     p = np.mean([probs[n] for n in names], axis=0)
@@ -66,11 +70,18 @@ for ens in a.ensemble:
                  "how": "soft voting, equal weights, of the members' mirror-TTA probabilities"})
 if Path(a.classical).is_file():
     c = json.loads(Path(a.classical).read_text())
-    for r in c.get("rows", c.get("results", [])) if isinstance(c, dict) else []:
-        rows.append({"family": r.get("family") or r.get("name"), "kind": "classical",
-                     **{k: r[k] for k in ("n", "accuracy", "macro_f1") if k in r}})
+    for name, e in c.get("experiments", {}).items():
+        t = e["test"]
+        rows.append({"family": name, "kind": "classical", "n": t["n"], "accuracy": t["accuracy"],
+                     "macro_f1": t["macro_f1"], "note": f"{e.get('features', '')}; {e.get('model', '')}"[:160],
+                     "command": e.get("command", c.get("command"))})
+if Path(a.frozen).is_file():
+    fz = json.loads(Path(a.frozen).read_text())
+    rows.append({"family": "mobilenetv2-frozen", "kind": "transfer (frozen)", "n": fz["n"], "accuracy": fz["accuracy"],
+                 "macro_f1": fz["macro_f1"], "note": f"ImageNet features + logistic regression (C={fz['chosen_C']})",
+                 "command": fz["command"]})
 out = {"benchmark": "face_families", "split": "FER2013 PrivateTest", "command": "python benchmarks/face_families.py "
-       + " ".join(sys.argv[1:]), "rows": rows}
+       + " ".join(sys.argv[1:]), "rows": rows, "not_run": [n for n in a.not_run.split(",") if n]}
 Path(a.out).write_text(json.dumps(out, indent=2) + "\n")
 for r in rows:
     print(f"{r['family']:40s} acc {r.get('accuracy')}  macro-F1 {r.get('macro_f1')}")

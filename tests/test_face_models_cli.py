@@ -244,3 +244,37 @@ def test_fit_names_an_unreadable_training_image(tmp_path):
     m = make_family("face", "vgg", **TINY)
     with pytest.raises(DataError, match="broken.jpg"):
         m.fit([str(tmp_path / "broken.jpg")] * 2, ["happiness", "sadness"])
+
+
+def test_every_bad_input_of_the_issue_gets_its_own_record(fitted, tmp_path):
+    """Issue 11's bad inputs in one folder: each gets a clear record, nothing else is lost."""
+    pytest.importorskip("ai_edge_litert")
+    skdata = pytest.importorskip("skimage.data")
+    d = tmp_path / "bad"
+    d.mkdir()
+    astro = Image.fromarray(skdata.astronaut())
+    astro.save(d / "a_good.jpg")
+    (d / "b_text.jpg").write_text("hello, I am not a picture")
+    good = (d / "a_good.jpg").read_bytes()
+    (d / "c_truncated.jpg").write_bytes(good[: len(good) // 3])
+    Image.new("RGB", (1, 1)).save(d / "d_tiny.png")
+    Image.new("L", (20000, 20000)).save(d / "e_huge.png")  # small on disk, 400 megapixels decoded
+    astro.convert("CMYK").save(d / "f_cmyk.jpg")
+    Image.fromarray((np.asarray(astro.convert("L"), np.uint16) * 257)).save(d / "g_16bit.png")
+    astro.convert("P", palette=Image.Palette.ADAPTIVE).save(d / "h_palette.png")
+    astro.convert("RGBA").save(d / "i_alpha.png")
+    astro.save(d / "j_animated.gif", save_all=True, append_images=[astro.rotate(10)], duration=100)
+    Image.fromarray(np.full((300, 400, 3), 200, np.uint8)).save(d / "k_noface.png")
+    out = tmp_path / "o.jsonl"
+    r = invoke(["predict", "--modality", "face", "--input", d, "--output", out, "--model", fitted], code=2)
+    recs = {Path(x["input"]).stem: x for x in map(json.loads, out.read_text().splitlines())}
+    assert len(recs) == 11
+    for ok in ("a_good", "f_cmyk", "g_16bit", "h_palette", "i_alpha", "j_animated"):
+        assert "error" not in recs[ok] and len(recs[ok]["faces"]) == 1, (ok, recs[ok])
+    assert any("animated" in w for w in recs["j_animated"].get("warnings", []))
+    assert recs["k_noface"]["faces"] == []
+    assert "not an image" in recs["b_text"]["error"]
+    assert "truncated" in recs["c_truncated"]["error"]
+    assert "too small" in recs["d_tiny"]["error"]
+    assert "megapixel" in recs["e_huge"]["error"]
+    assert "failed" in r.output or "error" in r.output

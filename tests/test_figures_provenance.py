@@ -321,3 +321,40 @@ def test_speech_ensembles_are_pre_registered_not_chosen_on_test_folds():
     for name in ("speech_ensembles.json", "speech_ensembles_spknorm.json"):
         d = res(name)
         assert d["selection"].startswith("pre-registered") and list(d["ensembles"]) == ["logreg + svm + lgbm"]
+
+
+# ------------------------------------------------------------------------------------------ faces
+FACE_CARD = ROOT / "src/affekt/models/face-default/MODEL_CARD.md"
+
+
+def test_readme_face_table(readme_results):
+    d = res("face_default.json")
+    peer = res("face_fer_peer.json")["results"]["resize"]
+    t, plus, speed = d["fer2013_privatetest"], d["ferplus_test"], d["predict_whole_image_speed"]
+    rows = {
+        "FER2013 PrivateTest accuracy": _with_ci(t["accuracy"], t["accuracy_ci"]),
+        "FER2013 PrivateTest macro-F1": _with_ci(t["macro_f1"], t["macro_f1_ci"]),
+        "FER+ test accuracy": _with_ci(plus["accuracy"], plus["accuracy_ci"]),
+        "the `fer` package": [peer["accuracy"], peer["faces_per_s"]],
+        "`affekt predict --modality face --whole-image`": [speed["faces_per_second"], speed["peak_rss_mb"]],
+    }
+    for key, expected in rows.items():
+        cells = table_row(readme_results, key)
+        check_figures(f"README row {key!r}", numbers(cells[1]), expected)
+        check_target(f"README row {key!r}", expected[0], cells[2])
+
+
+def test_face_card():
+    d = res("face_default.json")
+    t = d["fer2013_privatetest"]
+    card = FACE_CARD.read_text()
+    for key, value, ci in (("FER2013 PrivateTest accuracy", t["accuracy"], t["accuracy_ci"]),
+                           ("FER2013 PrivateTest macro-F1", t["macro_f1"], t["macro_f1_ci"]),
+                           ("FER+ test accuracy", d["ferplus_test"]["accuracy"], d["ferplus_test"]["accuracy_ci"])):
+        cells = table_row(card, key)
+        check_figures(f"card row {key!r}", numbers(cells[1]) + numbers(cells[2]),
+                      [value, ci["ci_low"], ci["ci_high"]])
+    for lab, r in t["per_class"].items():
+        check_figures(f"card per-class {lab}", numbers(table_row(card, lab, exact=True)[1]), [r["f1"]])
+    manifest = json.loads((ROOT / "src/affekt/models/face-default/affekt.json").read_text())
+    assert manifest["card"]["metrics"]["fer2013_privatetest_accuracy"] == round(t["accuracy"], 4)

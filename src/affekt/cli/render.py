@@ -57,8 +57,9 @@ def print_predictions(preds: list, top: int, model_id: str) -> None:
         t.add_row(*row)
     console.print(t)
     marker = "bold" if tty else "*"
-    console.print(f"{marker} = the model's decision (per-label thresholds); scores are probabilities",
-                  markup=False, highlight=False)
+    if not all(p.faces is not None or p.error for p in preds):  # per-face rows mark no decisions
+        console.print(f"{marker} = the model's decision (per-label thresholds); scores are probabilities",
+                      markup=False, highlight=False)
     for p in preds:
         if p.segments:
             _print_segments(p, top, console)

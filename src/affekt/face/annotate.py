@@ -36,6 +36,7 @@ def annotate(image, pred, out) -> Path:
     def label_at(x, y, text, colour):
         l, t, r, b = draw.textbbox((x, y), text, font=font)
         y = y - (b - t) - 2 * width if y - (b - t) - 2 * width >= 0 else y
+        x = max(0, min(x, im.width - (r - l) - 2 * width))  # keep the label inside the image
         l, t, r, b = draw.textbbox((x, y), text, font=font)
         draw.rectangle((l - width, t - width, r + width, b + width), fill=colour)
         draw.text((x, y), text, fill=(0, 0, 0), font=font)
