@@ -181,6 +181,37 @@ def read_predictions(path: Path, root: Path, df) -> np.ndarray:
     return pred
 
 
+def run_affekt(name: str, paths: list[Path], y: np.ndarray) -> dict:
+    """An affekt face model on the same files: in process (load excluded, decode + model timed,
+    like the peer's figure) and through ``affekt predict --whole-image`` (start-up included)."""
+    import subprocess
+    import tempfile
+
+    from affekt.core.registry import load_model
+
+    model = load_model(name)
+    strs = [str(p.resolve()) for p in paths]
+    model.predict_proba(strs[:8])  # warm-up
+    t0 = time.perf_counter()
+    P = model.predict_proba(strs)
+    t_in = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        lst, outp = Path(tmp) / "files.txt", Path(tmp) / "out.jsonl"
+        lst.write_text("\n".join(strs) + "\n")
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "affekt", "predict", "--modality", "face", "--whole-image", "--input",
+                        str(lst), "--output", str(outp), "--model", name], check=True, capture_output=True)
+        t_cli = time.perf_counter() - t0
+        labels = [json.loads(line)["label"] for line in outp.read_text().splitlines()]
+    pred_cli = np.array([list(EKMAN).index(lab) for lab in labels])
+    m = metrics(y, P.argmax(1))
+    m.update({"model": name, "cli_accuracy": round(float((pred_cli == y).mean()), 4),
+              "faces_per_s_in_process": round(len(paths) / t_in, 1), "faces_per_s_cli": round(len(paths) / t_cli, 1),
+              "how": "in process: model.predict_proba(paths) (decode + model; load excluded, like the peer's); "
+                     "CLI: affekt predict --modality face --whole-image, start-up included"})
+    return m
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data-dir", default="../shared/data/images/fer2013")
@@ -188,6 +219,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--predictions", help="JSONL of another model on the same PrivateTest files")
     ap.add_argument("--predictions-name", default="other")
+    ap.add_argument("--affekt", default=None, metavar="MODEL",
+                    help="also run this affekt face model on the same files in the same run: through "
+                         "`affekt predict --whole-image` (start-up included) and in process (decode + model)")
     ap.add_argument("--out", default=str(HERE / "results" / "face_fer_peer.json"))
     args = ap.parse_args(argv)
 
@@ -249,6 +283,12 @@ def main(argv=None) -> dict:
         out["other"] = {"name": args.predictions_name, "predictions": str(args.predictions), **metrics(y, pred)}
         print(f"{args.predictions_name}: accuracy {out['other']['accuracy']:.4f}  "
               f"macro-F1 {out['other']['macro_f1']:.4f}", file=sys.stderr)
+    if args.affekt:
+        out["affekt"] = run_affekt(args.affekt, [root / p for p in df["path"]], y)
+        a = out["affekt"]
+        print(f"affekt {args.affekt}: accuracy {a['accuracy']:.4f}  macro-F1 {a['macro_f1']:.4f}  "
+              f"{a['faces_per_s_in_process']:.0f} faces/s in process, {a['faces_per_s_cli']:.0f} through the CLI",
+              file=sys.stderr)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)

@@ -18,7 +18,7 @@ EncodingOpt = typer.Option("utf-8", help="Encoding of text files; a line not val
 
 @friendly
 def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.csv/.tsv/.jsonl of texts, audio "
-                                                "files); or folders of them. See README, \"What analyze reads\"."),
+                                                "files, images); or folders of them. See README, \"What analyze reads\"."),
             model: Optional[str] = ModelOpt, label_space: Optional[str] = SpaceOpt,
             top: int = typer.Option(3, min=1, help="How many emotions to show per item."),
             as_json: bool = typer.Option(False, "--json", help="Print JSON records instead of a table."),
@@ -52,6 +52,11 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
         raise InputError("--timeline is for inputs that have a timeline (audio)")
     if (annotate or whole_image) and "face" not in groups:
         raise InputError(f"{'--annotate' if annotate else '--whole-image'} is for images")
+    if annotate:
+        from affekt.face.annotate import ANNOTATE_SUFFIXES
+
+        if annotate.suffix.lower() not in ANNOTATE_SUFFIXES:
+            raise InputError(f"--annotate '{annotate}': use a {', '.join(ANNOTATE_SUFFIXES)} file")
     if model and len(groups) > 1:
         raise InputError(f"--model applies to one kind of input; these are {' and '.join(groups)}: "
                          "analyze them in separate calls")

@@ -127,7 +127,8 @@ class Predictions(Sequence[EmotionPrediction]):
                 fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
     def to_frame(self):
-        """A pandas DataFrame: one row per item, a ``score_<label>`` column per label."""
+        """A pandas DataFrame: one row per item, a ``score_<label>`` column per label (images: ``n_faces``,
+        and ``label`` is the largest face's)."""
         import pandas as pd
 
         rows = []
@@ -135,6 +136,9 @@ class Predictions(Sequence[EmotionPrediction]):
             row = {"id": p.id, "input": p.input, "label": p.label, "labels": "|".join(p.labels),
                    "valence": p.valence, "arousal": p.arousal, "dominance": p.dominance,
                    "model": p.model_id, "error": p.error, "warnings": "; ".join(p.warnings)}
+            if p.faces is not None:  # an image's faces: how many, and the largest one's label
+                row["n_faces"] = len(p.faces)
+                row["label"] = p.faces[0]["label"] if p.faces else None
             row.update({f"score_{k}": v for k, v in p.scores.items()})
             rows.append(row)
         return pd.DataFrame(rows)
