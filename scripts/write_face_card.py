@@ -103,6 +103,7 @@ def main() -> None:
         if isinstance(det.get("results"), list) else None
     if bf:
         lines.append(f"Detector recall on the real photos: {bf.get('photos_recall', bf.get('recall'))}.")
+    dup = json.loads((RES / "face_classical.json").read_text())["duplicates"]
     weakest = ", ".join(f"{lab} (F1 {r['f1']:.2f})"
                         for lab, r in sorted(t["per_class"].items(), key=lambda kv: kv[1]["f1"])[:3])
     lines += [
@@ -114,6 +115,9 @@ def main() -> None:
         "- The demographic make-up of FER2013 (age, gender, skin tone, culture) is unknown; no fairness "
         "measurement across groups exists for this model.",
         f"- The weakest classes: {weakest}; disgust has only 436 training images (1.5%).",
+        f"- {dup['privatetest_identical_to_a_training_image']} of PrivateTest's {dup['privatetest_n']:,} images are "
+        "byte-identical to Training images (benchmarks/results/face_classical.json), so the PrivateTest figure is "
+        "somewhat optimistic for unseen faces.",
         "- Facial expressions are not felt emotions: the labels say what a face shows, as annotators read it.",
         "- Faces smaller than 20 px, strongly turned, or cut by the frame are missed or misread; a face is "
         "cropped by its detection box, which frames it a little differently from FER2013's crops.",
