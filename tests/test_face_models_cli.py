@@ -313,3 +313,21 @@ def test_classical_families_fit_save_load(family, tmp_path):
     m2 = load_model(tmp_path / "m", cache=False)
     assert m2.family == family
     np.testing.assert_allclose(m2.predict_proba(X), P, atol=1e-5)
+
+
+def test_ensemble_soft_votes_and_round_trips(tmp_path):
+    from affekt.face.models import FaceCNN, FaceEnsemble
+
+    rng = np.random.default_rng(3)
+    X = [face_like(lab, rng) for lab in LABELS for _ in range(12)]
+    y = [lab for lab in LABELS for _ in range(12)]
+    members = [FaceCNN(arch="vgg", **{**TINY, "epochs": 2, "seed": s}) for s in (0, 1)]
+    m = FaceEnsemble(members=members, weights=[1, 3]).fit(X, y)
+    assert m.weights_ == [0.25, 0.75]
+    P = m.predict_proba(X)
+    np.testing.assert_allclose(P, 0.25 * m.members_[0].predict_proba(X) + 0.75 * m.members_[1].predict_proba(X),
+                               atol=1e-5)
+    m.save(tmp_path / "ens")
+    m2 = load_model(tmp_path / "ens", cache=False)
+    assert len(m2.members_) == 2 and m2.weights_ == [0.25, 0.75]
+    np.testing.assert_allclose(m2.predict_proba(X), P, atol=2e-3)  # members saved as fp16 weights

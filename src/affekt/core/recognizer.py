@@ -148,6 +148,22 @@ class Recognizer(BaseEstimator):
         return d
 
 
+class MembersState:
+    """Mixin for ensembles: saves the fitted ``members_`` in ``member_<k>/`` sub-folders and their
+    ``weights_`` in the manifest, and loads them back (put it before the modality's base class)."""
+
+    def _get_state(self, folder: Path) -> dict:
+        for k, m in enumerate(self.members_):
+            m.model_id_ = getattr(m, "model_id_", None) or f"{self.model_id_}-member{k}"
+            m.save(folder / f"member_{k}")
+        return {**super()._get_state(folder), "n_members": len(self.members_), "weights": self.weights_}
+
+    def _set_state(self, folder: Path, manifest: dict) -> None:
+        super()._set_state(folder, manifest)
+        self.members_ = [Recognizer._from_folder(folder / f"member_{k}") for k in range(manifest["n_members"])]
+        self.weights_ = manifest["weights"]
+
+
 class EmotionClassifier(Recognizer):
     """Categorical recognizer: single-label (softmax) or multi-label (per-label sigmoid + thresholds).
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from affekt.text._onnx import _threads, usable  # noqa: F401  (the same switch as text models)
+from affekt.text._onnx import _threads, optional_export, usable  # noqa: F401  (the same switch as text models)
 
 GRAPH = "net.onnx"
 SPEC = "net_onnx.json"
@@ -87,21 +87,7 @@ def export(net, spec, tta: bool, crop_size: int, folder: Path) -> None:
 def try_export(net, spec, tta: bool, crop_size: int, folder: Path) -> bool:
     """:func:`export` when the ``onnx`` package is installed; a failure is a warning (the model
     is saved and runs in torch)."""
-    import importlib.util
-
-    if importlib.util.find_spec("onnx") is None:
-        return False
-    try:
-        export(net, spec, tta, crop_size, folder)
-    except Exception as exc:  # an optional speed-up must not lose the user's trained model
-        import warnings
-
-        for name in (GRAPH, SPEC):
-            (Path(folder) / name).unlink(missing_ok=True)
-        warnings.warn(f"the ONNX graph could not be exported ({type(exc).__name__}: {exc}); "
-                      "the model is saved and will run in torch", stacklevel=2)
-        return False
-    return True
+    return optional_export(lambda: export(net, spec, tta, crop_size, folder), folder, (GRAPH, SPEC))
 
 
 class OnnxScorer:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from affekt.core.errors import DataError, InputError
-from affekt.core.recognizer import EmotionClassifier
+from affekt.core.recognizer import EmotionClassifier, MembersState
 from affekt.core.registry import register_family
 from affekt.core.types import EmotionPrediction, Predictions
 
@@ -407,7 +407,7 @@ class FaceFeatureClassifier(FaceClassifier):
 
 
 # ---------------------------------------------------------------------------- ensemble
-class FaceEnsemble(FaceClassifier):
+class FaceEnsemble(MembersState, FaceClassifier):
     """Soft voting: the weighted mean of the members' probabilities (equal weights unless
     given). Members are family names (``-p members=vgg,resnet``) or estimators."""
 
@@ -438,19 +438,6 @@ class FaceEnsemble(FaceClassifier):
 
     def _scores(self, X) -> np.ndarray:
         return sum(w * m._scores(X) for m, w in zip(self.members_, self.weights_))
-
-    def _get_state(self, folder: Path) -> dict:
-        for k, m in enumerate(self.members_):
-            m.model_id_ = getattr(m, "model_id_", None) or f"{self.model_id_}-member{k}"
-            m.save(folder / f"member_{k}")
-        return {**super()._get_state(folder), "n_members": len(self.members_), "weights": self.weights_}
-
-    def _set_state(self, folder: Path, manifest: dict) -> None:
-        from affekt.core.recognizer import Recognizer
-
-        super()._set_state(folder, manifest)
-        self.members_ = [Recognizer._from_folder(folder / f"member_{k}") for k in range(manifest["n_members"])]
-        self.weights_ = manifest["weights"]
 
     def _manifest_params(self) -> dict:
         return {"weights": self.weights}

@@ -28,7 +28,7 @@ import joblib
 import numpy as np
 
 from affekt.core.errors import AffektError, InputError
-from affekt.core.recognizer import EmotionClassifier
+from affekt.core.recognizer import EmotionClassifier, MembersState
 from affekt.core.registry import register_family
 from affekt.core.types import EmotionPrediction, Predictions
 from affekt.speech import features as F
@@ -403,7 +403,7 @@ class FunctionalsClassifier(SpeechClassifier):
 
 
 # --------------------------------------------------------------------------- ensemble
-class SpeechEnsemble(SpeechClassifier):
+class SpeechEnsemble(MembersState, SpeechClassifier):
     """Soft voting: the weighted mean of the members' probabilities (equal weights by default).
     The audio is decoded, normalised and VAD-trimmed once for all members."""
 
@@ -469,18 +469,8 @@ class SpeechEnsemble(SpeechClassifier):
         return sum(w * m._score_reprs([r[k] for r in R])
                    for k, (m, w) in enumerate(zip(self.members_, self.weights_)))
 
-    def _get_state(self, folder: Path) -> dict:
-        for k, m in enumerate(self.members_):
-            m.model_id_ = getattr(m, "model_id_", None) or f"{self.model_id_}-member{k}"
-            m.save(folder / f"member_{k}")
-        return {**super()._get_state(folder), "n_members": len(self.members_), "weights": self.weights_}
-
     def _set_state(self, folder: Path, manifest: dict) -> None:
-        from affekt.core.recognizer import Recognizer
-
-        super()._set_state(folder, manifest)
-        self.members_ = [Recognizer._from_folder(folder / f"member_{k}") for k in range(manifest["n_members"])]
-        self.weights_ = manifest["weights"]
+        super()._set_state(folder, manifest)  # MembersState: members and weights
         self._set_population_mean()
 
     def _manifest_params(self) -> dict:

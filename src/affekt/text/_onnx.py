@@ -127,19 +127,25 @@ class OnnxEncoder:
 def try_export(model, folder: Path) -> bool:
     """:func:`export` when the ``onnx`` package is installed; False when it is not. A failed
     export is a warning, not an error: the model is saved and runs in torch."""
+    return optional_export(lambda: export(model, folder), folder, (GRAPH, SPEC))
+
+
+def optional_export(run, folder: Path, names) -> bool:
+    """Run an ONNX export (``run()``) when the ``onnx`` package is installed. A failure removes
+    the partial files ``names`` and is a warning: an optional speed-up must not lose a trained model."""
     import importlib.util
 
     if importlib.util.find_spec("onnx") is None:
         return False
     try:
-        export(model, folder)
-    except Exception as exc:  # an optional speed-up must not lose the user's trained model
+        run()
+    except Exception as exc:
         import warnings
 
-        for name in (GRAPH, SPEC):
+        for name in names:
             (Path(folder) / name).unlink(missing_ok=True)
         warnings.warn(f"the ONNX graph could not be exported ({type(exc).__name__}: {exc}); "
-                      "the model is saved and will run in torch", stacklevel=2)
+                      "the model is saved and will run in torch", stacklevel=3)
         return False
     return True
 
