@@ -3,8 +3,14 @@
     python scripts/train_face_cnn.py --arch mobilenetv2 --epochs 14 --out runs/mnv2 \
         --data-dir ../shared/data/images/fer2013 [--ferplus-dir ../shared/data/images/ferplus --soft]
 
-Early stopping on PublicTest (dev); PrivateTest accuracy (with and without mirror TTA) is
-written to ``OUT/result.json``; ``OUT/net.pt`` holds the best dev epoch's state dict, and
+Targets: the FER2013 label (default); with ``--ferplus-dir``, FER+'s majority label (``--soft``: its
+vote shares) on the training images that have a clear FER+ majority; with ``--teacher Z.npy``
+(logits for every FER2013 row, e.g. from ``scripts/face_teacher.py``), knowledge distillation:
+``kd_alpha * softmax(Z / kd_temp) + (1 - kd_alpha) * label``.
+
+Early stopping on PublicTest (dev; its FER+ majority labels when trained on FER+); PrivateTest
+accuracy (with and without mirror TTA; and FER+ test accuracy with ``--ferplus-dir``) is written
+to ``OUT/result.json``; ``OUT/net.pt`` holds the best dev epoch's state dict, and
 ``OUT/test_logits.npy`` / ``OUT/dev_logits.npy`` the logits for ensembling.
 """
 from __future__ import annotations
@@ -17,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from affekt.datasets.faces import fer2013_arrays, ferplus_votes
+from affekt.datasets.faces import fer2013_arrays, ferplus_majority, ferplus_votes
 from affekt.face import _train
 
 ap = argparse.ArgumentParser()
@@ -25,6 +31,9 @@ ap.add_argument("--arch", default="mobilenetv2")
 ap.add_argument("--data-dir", default="../shared/data/images/fer2013")
 ap.add_argument("--ferplus-dir", default=None)
 ap.add_argument("--soft", action="store_true", help="train on FER+ vote shares (7 FER2013 classes)")
+ap.add_argument("--teacher", default=None, help="distil: .npy logits (n_fer2013_rows, 7) of a teacher")
+ap.add_argument("--kd-alpha", type=float, default=0.7)
+ap.add_argument("--kd-temp", type=float, default=2.0)
 ap.add_argument("--out", required=True)
 ap.add_argument("--epochs", type=int, default=14)
 ap.add_argument("--batch", type=int, default=64)
@@ -52,15 +61,34 @@ X, meta = fer2013_arrays(a.data_dir, cache=a.cache)
 y = meta["label_index"].to_numpy()
 tr, dev, te = (meta["usage"] == u for u in ("Training", "PublicTest", "PrivateTest"))
 T = np.eye(7, dtype=np.float32)[y]
-if a.soft:
-    V = ferplus_votes(a.ferplus_dir, meta)  # (n, 7) vote shares in FER2013's classes, NaN rows unknown
-    ok = ~np.isnan(V).any(1) & tr.to_numpy()
-    T[ok] = V[ok]
+if a.soft and not a.ferplus_dir:
+    ap.error("--soft needs --ferplus-dir")
+use = tr.to_numpy().copy()
+if a.ferplus_dir:  # FER+ targets, on the training images with a clear FER+ majority (the same rows soft or not)
+    yp = ferplus_majority(a.ferplus_dir, meta)
+    use &= yp >= 0
+    T[yp >= 0] = np.eye(7, dtype=np.float32)[yp[yp >= 0]]
+    if a.soft:
+        V = ferplus_votes(a.ferplus_dir, meta)  # (n, 7) vote shares in FER2013's classes
+        ok = ~np.isnan(V).any(1) & (yp >= 0)
+        T[ok] = V[ok]
+if a.teacher:
+    Z = np.load(a.teacher).astype(np.float64)
+    if Z.shape != (len(X), 7):
+        ap.error(f"--teacher: expected logits of shape {(len(X), 7)}, got {Z.shape}")
+    P = np.exp((Z - Z.max(1, keepdims=True)) / a.kd_temp)
+    P /= P.sum(1, keepdims=True)
+    T = (a.kd_alpha * P + (1 - a.kd_alpha) * T).astype(np.float32)
 net, spec = _train.build(a.arch, 7, size=a.size, width=a.width)
 if a.init:
     net.load_state_dict(torch.load(a.init, map_location="cpu", weights_only=True))
 t0 = time.time()
-hist = _train.train(net, spec, X[tr.to_numpy()], T[tr.to_numpy()], X[dev.to_numpy()], y[dev.to_numpy()],
+dv = dev.to_numpy()
+y_stop = y
+if a.ferplus_dir:  # early stopping on PublicTest's FER+ majority labels
+    dv = dv & (yp >= 0)
+    y_stop = yp
+hist = _train.train(net, spec, X[use], T[use], X[dv], y_stop[dv],
                     epochs=a.epochs, batch=a.batch, lr=a.lr, weight_decay=a.weight_decay,
                     smoothing=a.smoothing, mixup=a.mixup, cutmix=a.cutmix, erase=a.erase,
                     freeze_epochs=a.freeze_epochs, lr_decay=a.lr_decay, seed=a.seed, checkpoint_dir=out / "ckpt",
@@ -74,5 +102,11 @@ for name, mask in (("dev", dev), ("test", te)):
     np.save(out / f"{name}_logits.npy", zt)
     res[f"{name}_accuracy"] = float((z.argmax(1) == y[mask.to_numpy()]).mean())
     res[f"{name}_accuracy_tta"] = float((zt.argmax(1) == y[mask.to_numpy()]).mean())
+    if a.ferplus_dir and name == "test":  # FER+ test: majority label, contempt left out
+        m = yp[mask.to_numpy()] >= 0
+        res["ferplus_test_n"] = int(m.sum())
+        res["ferplus_test_accuracy"] = float((z.argmax(1)[m] == yp[mask.to_numpy()][m]).mean())
+        res["ferplus_test_accuracy_tta"] = float((zt.argmax(1)[m] == yp[mask.to_numpy()][m]).mean())
+res["n_train"] = int(use.sum())
 (out / "result.json").write_text(json.dumps(res, indent=2))
 print(json.dumps({k: v for k, v in res.items() if k.endswith(("accuracy", "tta", "seconds"))}))

@@ -192,7 +192,7 @@ def _fer_layout(root: Path, rng) -> None:
 
 
 def test_fer2013_and_ferplus_loaders_read_the_public_layouts(tmp_path):
-    from affekt.datasets.faces import fer2013_arrays, ferplus_votes, load_fer2013, load_ferplus
+    from affekt.datasets.faces import fer2013_arrays, ferplus_majority, ferplus_votes, load_fer2013, load_ferplus
 
     rng = np.random.default_rng(0)
     _fer_layout(tmp_path / "fer2013", rng)
@@ -214,6 +214,10 @@ def test_fer2013_and_ferplus_loaders_read_the_public_layouts(tmp_path):
             v[1] = 10
         elif r == 1:
             v[0], v[1] = 5, 5
+        elif r == 2:
+            v[7] = 6  # contempt: no FER2013 class
+        elif r == 3:
+            v[8], v[4] = 6, 4  # mostly unknown
         else:
             v[0] = 10
         lines.append(f"Training,fer{r:07d}.png," + ",".join(map(str, v)))
@@ -222,7 +226,9 @@ def test_fer2013_and_ferplus_loaders_read_the_public_layouts(tmp_path):
     assert V.shape == (35, 7) and V[0, 3] == 1.0 and V[1, 3] == 0.5
     dsp = load_ferplus(plus)
     assert dsp.label_space.name == "ferplus"
-    assert len(dsp.split("all")) == 34 and dsp.split("train")["labels"][0] == ["happiness"]
+    assert len(dsp.split("all")) == 33 and dsp.split("train")["labels"][0] == ["happiness"]
+    # majority in FER2013's 7 classes (Ekman order): happiness=3, neutral=6; tie, contempt, unknown: -1
+    assert ferplus_majority(plus, meta).tolist() == [3, -1, -1, -1] + [6] * 31
 
 
 def test_csv_dataset_relative_paths_and_errors(tmp_path):
@@ -278,6 +284,8 @@ def test_every_bad_input_of_the_issue_gets_its_own_record(fitted, tmp_path):
     assert "too small" in recs["d_tiny"]["error"]
     assert "megapixel" in recs["e_huge"]["error"]
     assert "failed" in r.output or "error" in r.output
+    line = next(x for x in r.output.splitlines() if "b_text.jpg" in x)
+    assert line.count("b_text.jpg") == 1, line  # the item is named once, not twice
 
 
 @pytest.mark.parametrize("family", ["hog-svm", "geometric-rf"])

@@ -337,7 +337,8 @@ def test_readme_face_table(readme_results):
         "FER+ test accuracy": _with_ci(plus["accuracy"], plus["accuracy_ci"]),
         "the `fer` package": [peer["accuracy"], peer["faces_per_s"]],
         "`affekt predict --modality face --whole-image`": [speed["faces_per_second"], speed["peak_rss_mb"]],
-        "best ensemble": [max(r["accuracy"] for r in res("face_families.json")["rows"] if r["kind"] == "ensemble")],
+        "best ensemble": [max((r for r in res("face_families.json")["rows"] if r["kind"] == "ensemble"),
+                              key=lambda r: r["publictest_accuracy"])["accuracy"]],  # chosen on PublicTest
     }
     for key, expected in rows.items():
         cells = table_row(readme_results, key)

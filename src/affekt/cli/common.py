@@ -120,6 +120,12 @@ def parse_params(params: list[str] | None) -> dict:
     return out
 
 
+def _where(k: int, p, echo) -> str:
+    """'item 3 ('x.jpg')', or just 'item 3' when the error already names the input."""
+    shown = echo(p.input, 80)[0]
+    return f"item {k + 1}" if isinstance(p.input, str) and p.input and p.input in (p.error or "") else f"item {k + 1} ({shown!r})"
+
+
 def report_item_errors(preds, *, strict: bool = False) -> int:
     """Echo failed items on stderr (the first few, then a count); the exit code the run ends
     with. ``strict``: a failed item is an error of the whole run."""
@@ -131,10 +137,10 @@ def report_item_errors(preds, *, strict: bool = False) -> int:
         return EXIT_OK
     if strict:
         k, p = bad[0]
-        raise InputError(f"item {k + 1} ({echo(p.input, 80)[0]!r}): {p.error} (--strict: {len(bad)} item(s) failed; "
+        raise InputError(f"{_where(k, p, echo)}: {p.error} (--strict: {len(bad)} item(s) failed; "
                          "nothing written)")
     for k, p in bad[:MAX_ERROR_LINES]:
-        err(f"item {k + 1} ({echo(p.input, 80)[0]!r}): {p.error}")
+        err(f"{_where(k, p, echo)}: {p.error}")
     if len(bad) > MAX_ERROR_LINES:
         err(f"... and {len(bad) - MAX_ERROR_LINES} more")
     typer.echo(f"{len(bad)} of {len(preds)} items failed (their records hold the error)", err=True)

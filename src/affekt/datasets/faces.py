@@ -99,6 +99,37 @@ def ferplus_votes(ferplus_dir, meta: pd.DataFrame, *, space: str = "fer2013") ->
     return out
 
 
+def _ferplus_majority(plus: Path, meta: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Index into FERPLUS_COLUMNS of each row's most-voted column, and whether that is one clear
+    emotion (not unknown / not-a-face, not tied, the row matched)."""
+    f = plus / "fer2013new.csv"
+    raw = pd.read_csv(f)
+    missing = [c for c in FERPLUS_COLUMNS if c not in raw.columns]
+    if missing:
+        raise DataError(f"ferplus: '{f}' lacks vote column(s) {', '.join(missing)}")
+    rows = pd.to_numeric(meta["fer2013_row"], errors="coerce")
+    allv = np.full((len(meta), len(FERPLUS_COLUMNS)), np.nan, dtype=np.float32)
+    ok = rows.notna().to_numpy()
+    if ok.any() and (rows[ok].min() < 0 or rows[ok].max() >= len(raw)):
+        raise DataError(f"ferplus: fer2013_row values outside 0..{len(raw) - 1}")
+    allv[ok] = raw[list(FERPLUS_COLUMNS)].to_numpy(dtype=np.float32)[rows[ok].astype(int)]
+    top = np.nan_to_num(allv, nan=-1).argmax(1)
+    srt = np.sort(np.nan_to_num(allv, nan=-1), 1)
+    return top, ok & (top < len(FERPLUS.labels)) & (srt[:, -1] > srt[:, -2])
+
+
+def ferplus_majority(ferplus_dir, meta: pd.DataFrame) -> np.ndarray:
+    """The FER+ majority label of each row of a FER2013 table as an index into FER2013's 7 classes
+    in Ekman order (anger ... neutral), or -1 where there is none (tied, unknown, not-a-face,
+    contempt, or no FER+ row): the labels ``load_ferplus`` keeps, less contempt."""
+    plus = need_dir(ferplus_dir)
+    need_file(plus, "fer2013new.csv", "ferplus", "the file of microsoft/FERPlus")
+    top, keep = _ferplus_majority(plus, meta)
+    seven = ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"]
+    to7 = np.array([seven.index(c) if c in seven else -1 for c in FERPLUS_COLUMNS])
+    return np.where(keep, to7[top], -1)
+
+
 def load_ferplus(data_dir, fer2013_dir=None) -> Dataset:
     """FER+: the FER2013 images with the majority of FER+'s 10 votes over 8 emotions (images
     whose majority is unknown / not-a-face, or tied, are left out). ``data_dir`` is the FER+
@@ -111,14 +142,7 @@ def load_ferplus(data_dir, fer2013_dir=None) -> Dataset:
                         "(a fer2013 folder beside the FER+ one)")
     root, df = _fer2013_table(fer_dir)
     V = ferplus_votes(plus, df, space="ferplus")
-    raw = pd.read_csv(plus / "fer2013new.csv")
-    rows = pd.to_numeric(df["fer2013_row"], errors="coerce")
-    allv = np.full((len(df), len(FERPLUS_COLUMNS)), np.nan, dtype=np.float32)
-    ok = rows.notna().to_numpy()
-    allv[ok] = raw[list(FERPLUS_COLUMNS)].to_numpy(dtype=np.float32)[rows[ok].astype(int)]
-    top = np.nan_to_num(allv, nan=-1).argmax(1)
-    srt = np.sort(np.nan_to_num(allv, nan=-1), 1)
-    keep = ok & (top < len(FERPLUS.labels)) & (srt[:, -1] > srt[:, -2])
+    top, keep = _ferplus_majority(plus, df)
     df = df.assign(path=[str(root / p) for p in df["path"]])
     df["labels"] = [[FERPLUS.labels[t]] if k else None for t, k in zip(top, keep)]
     df["votes"] = [list(map(float, v)) for v in V]
