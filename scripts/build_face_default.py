@@ -69,6 +69,7 @@ model.card_ = {
     "training_commands": a.before + cmds + [f"python scripts/build_face_default.py {' '.join(str(r) for r in a.runs)} "
                                  f"--output {a.output}"],
     "training_note": a.note,
+    "distilled": any(m.train_args_.get("teacher") for m in members),
     "input": "grey face crop, 48x48 (whole image read as one face, or a detected face aligned by its eyes)",
     "outputs": "FER2013's 7 classes in Ekman's names (angry->anger, happy->happiness, sad->sadness, ...); "
                "no valence/arousal",

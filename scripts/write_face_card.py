@@ -52,7 +52,8 @@ def main() -> None:
         f"- Family `{manifest['family']}`: " + ", ".join(
             f"{m['params'].get('arch', m['family'])} ({m['spec']['size']}x{m['spec']['size']} input, "
             f"{'ImageNet-pretrained, fine-tuned' if m['params'].get('arch') in ('mobilenetv2', 'efficientnet-lite0', 'efficientnet-lite2') else 'trained from scratch'})"
-            for m in members) + "; the mirror image of each face is scored too and the two are averaged "
+            for m in members) + ("; then distilled from an ensemble (see Training)" if card.get("distilled") else "")
+        + "; the mirror image of each face is scored too and the two are averaged "
         "(test-time augmentation).",
         "- Input: a grey 48x48 face crop. In photos, faces are found by BlazeFace (full-range model), "
         "turned upright by the eye line and cropped to a square the size of the detection box; with "
