@@ -151,7 +151,7 @@ def main() -> None:
                       if r is not top and r["kind"] != "cnn (FER+ labels)") + "). " + (
                       "It is the network bundled as `face-default`." if _bundled(top) else
                       "`face-default` is built from another run (its card gives the commands).")
-                  + " PrivateTest plays no part in any choice."]
+                  + " The choice reads PublicTest figures only."]
         g = fams.get("ferplus_soft_labels")
         if g:
             L += ["", "FER+ labels, majority vs vote shares (two runs alike but for the targets; FER+ test = "
