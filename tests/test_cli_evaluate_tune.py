@@ -9,14 +9,12 @@ import re
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
-from typer.testing import CliRunner
 
 from conftest import write_carer, write_goemotions
 
-from affekt.cli.app import app
+from cli_helpers import invoke
 from affekt.core.labels import EKMAN, GOEMOTIONS
 
-runner = CliRunner()
 
 # the published GoEmotions -> Ekman grouping (Demszky et al. 2020, ekman_mapping.json), written out
 # here as the README gives it, so the test does not read it back from the code it checks
@@ -35,12 +33,6 @@ CARER_EK = {"joy": "happiness", "love": "happiness", "sadness": "sadness", "ange
             "surprise": "surprise"}
 
 
-def invoke(args, code=0):
-    r = runner.invoke(app, [str(a) for a in args])
-    assert "Traceback" not in r.output, r.output
-    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
-    assert r.exit_code == code, r.output
-    return r
 
 
 def test_hand_mapping_is_the_published_one():

@@ -8,26 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
 pytest.importorskip("torch")
 
-from affekt.cli.app import app  # noqa: E402
+from cli_helpers import invoke  # noqa: E402
 from affekt.core.errors import DataError, InputError  # noqa: E402
 from affekt.core.registry import load_model, make_family  # noqa: E402
 
-runner = CliRunner()
 LABELS = ("happiness", "sadness")
 TINY = {"epochs": 25, "width": 4, "batch": 16, "lr": 0.003, "erase": 0}
 
 
-def invoke(args, code=0):
-    r = runner.invoke(app, [str(a) for a in args])
-    assert "Traceback" not in r.output, r.output
-    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
-    if code is not None:
-        assert r.exit_code == code, r.output
-    return r
 
 
 def face_like(label: str, rng, size: int = 48) -> np.ndarray:

@@ -9,32 +9,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from conftest import (LONG_BURSTS, SPEECH_CLASSES, SR, FitSpy, class_clip, needs_torch, same_state, speech_like,
                       state_of, write_audio, write_bad_audio)
 
-from affekt.cli.app import app
+from cli_helpers import ITEMS_FAILED, invoke
 from affekt.core.errors import InputError, NotFittedError
 from affekt.core.registry import load_model, make_family
 
 pytestmark = pytest.mark.usefixtures("speech_env", "synthetic_voices_are_speech")
-runner = CliRunner()
 LABELS = sorted(SPEECH_CLASSES)
 TINY = {"svm": {}, "logreg": {}, "rf": {"n_estimators": 20}, "lgbm": {"n_estimators": 10},
         "cnn": {"epochs": 1, "width": 4}, "crnn": {"epochs": 1, "width": 4}}
 
 
-ITEMS_FAILED = None  # a run where some items failed: its exit code follows the CLI's rule (see test_cli.py)
 
 
-def invoke(args, code=0):
-    r = runner.invoke(app, [str(a) for a in args])
-    assert "Traceback" not in r.output, r.output
-    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
-    if code is not ITEMS_FAILED:
-        assert r.exit_code == code, r.output
-    return r
 
 
 @pytest.fixture(scope="module")

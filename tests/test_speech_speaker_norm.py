@@ -7,9 +7,8 @@ import os
 import numpy as np
 import pytest
 from conftest import SPEECH_CLASSES, speech_like, write_audio
-from typer.testing import CliRunner
 
-from affekt.cli.app import app
+from cli_helpers import invoke
 from affekt.core.errors import InputError
 from affekt.core.registry import load_model, make_family
 from affekt.evaluation.cv import cross_validate
@@ -93,11 +92,6 @@ def test_ensemble_members_normalise_and_round_trip(speakers_corpus, tmp_path):
         make_family("speech", "ensemble", members=[member]).fit(c["X"], c["y"], speakers=c["speakers"])
 
 
-def invoke(args, code=0):
-    r = CliRunner().invoke(app, [str(a) for a in args])
-    assert "Traceback" not in r.output, r.output
-    assert r.exit_code == code, r.output
-    return r
 
 
 def test_cli_train_and_predict_by_speaker(speakers_corpus, tmp_path):
