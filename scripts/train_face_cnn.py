@@ -50,6 +50,10 @@ ap.add_argument("--weight-decay", type=float, default=5e-4)
 ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--cache", default=None, help="an .npz to keep the decoded images in")
+ap.add_argument("--extra-crops", default=None,
+                help="an .npz from scripts/face_pipeline_crops.py: the same faces as the detect-and-crop path sees "
+                     "them, added to training (same targets) and to the early-stopping dev set; PrivateTest is also "
+                     "scored on them")
 ap.add_argument("--init", default=None, help="start from these weights (a state dict: a checkpoint of an earlier run)")
 a = ap.parse_args()
 
@@ -88,7 +92,15 @@ y_stop = y
 if a.ferplus_dir:  # early stopping on PublicTest's FER+ majority labels
     dv = dv & (yp >= 0)
     y_stop = yp
-hist = _train.train(net, spec, X[use], T[use], X[dv], y_stop[dv],
+Xtr, Ttr, Xdv, ydv = X[use], T[use], X[dv], y_stop[dv]
+if a.extra_crops:
+    E = np.load(a.extra_crops)
+    XE, found = E["X"], E["found"]
+    if XE.shape != X.shape:
+        ap.error(f"--extra-crops: expected crops of shape {X.shape}, got {XE.shape}")
+    Xtr, Ttr = np.concatenate([Xtr, XE[use & found]]), np.concatenate([Ttr, T[use & found]])
+    Xdv, ydv = np.concatenate([Xdv, XE[dv & found]]), np.concatenate([ydv, y_stop[dv & found]])
+hist = _train.train(net, spec, Xtr, Ttr, Xdv, ydv,
                     epochs=a.epochs, batch=a.batch, lr=a.lr, weight_decay=a.weight_decay,
                     smoothing=a.smoothing, mixup=a.mixup, cutmix=a.cutmix, erase=a.erase,
                     freeze_epochs=a.freeze_epochs, lr_decay=a.lr_decay, seed=a.seed, checkpoint_dir=out / "ckpt",
@@ -107,6 +119,14 @@ for name, mask in (("dev", dev), ("test", te)):
         res["ferplus_test_n"] = int(m.sum())
         res["ferplus_test_accuracy"] = float((z.argmax(1)[m] == yp[mask.to_numpy()][m]).mean())
         res["ferplus_test_accuracy_tta"] = float((zt.argmax(1)[m] == yp[mask.to_numpy()][m]).mean())
-res["n_train"] = int(use.sum())
+if a.extra_crops:  # PrivateTest as the detect-and-crop path sees it
+    m = te.to_numpy() & found
+    z = _train.logits(net, XE[m], spec)
+    zt = _train.logits(net, XE[m], spec, tta=True)
+    np.save(out / "test_pipeline_logits.npy", zt)
+    res["test_pipeline_n"] = int(m.sum())
+    res["test_pipeline_accuracy"] = float((z.argmax(1) == y[m]).mean())
+    res["test_pipeline_accuracy_tta"] = float((zt.argmax(1) == y[m]).mean())
+res["n_train"] = int(len(Xtr))
 (out / "result.json").write_text(json.dumps(res, indent=2))
 print(json.dumps({k: v for k, v in res.items() if k.endswith(("accuracy", "tta", "seconds"))}))

@@ -32,6 +32,15 @@ def _inputs(model):
     from conftest import example_speech
 
     y = example_speech()
+    if model.modality == "video":  # tiny videos made here: two people talking, one silent, one face alone
+        import tempfile
+        from pathlib import Path
+
+        from video_helpers import make_video
+
+        d = Path(tempfile.mkdtemp(prefix="affekt-video-"))
+        return [str(make_video(d / "a.mp4", people=(0, 1), audio=y, seconds=len(y) / 16000, size=(480, 240))),
+                str(make_video(d / "b.mp4", seconds=2.0)), str(make_video(d / "c.mkv", people=(1,), seconds=1.5))]
     return [(y, 16000), (y[: int(2.1 * 16000)], 16000), (y[int(2.3 * 16000):], 16000)]
 
 

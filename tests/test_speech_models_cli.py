@@ -507,5 +507,5 @@ def test_cli_train_errors_are_one_line(speech_corpus, tmp_path, args, msg):
 
 
 def test_cli_predict_unknown_modality(tmp_path):
-    r = invoke(["predict", "--modality", "video", "-i", tmp_path, "-o", tmp_path / "o.jsonl"], code=1)
-    assert "unknown modality 'video'" in r.output
+    r = invoke(["predict", "--modality", "gesture", "-i", tmp_path, "-o", tmp_path / "o.jsonl"], code=1)
+    assert "unknown modality 'gesture'" in r.output

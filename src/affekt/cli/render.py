@@ -37,6 +37,9 @@ def print_predictions(preds: list, top: int, model_id: str) -> None:
         if p.faces is not None and not p.error:
             _face_rows(t, p, text, top, has_vad, has_notes)
             continue
+        if p.tracks is not None and not p.error and not p.scores:  # a video with nothing to fuse
+            t.add_row(*([text, "[yellow]no face and no speech[/yellow]"] + [""] * (has_vad + has_notes + has_faces)))
+            continue
         if p.error:
             row = [text, f"[red]error: {escape(p.error)}[/red]"]
             if has_vad:
@@ -63,6 +66,8 @@ def print_predictions(preds: list, top: int, model_id: str) -> None:
     for p in preds:
         if p.segments:
             _print_segments(p, top, console)
+        if p.tracks is not None and not p.error:
+            _print_video(p, top, console)
 
 
 def _face_rows(t, p, text: str, top: int, has_vad: bool, has_notes: bool) -> None:
@@ -93,3 +98,30 @@ def _print_segments(p, top: int, console) -> None:
         best = sorted(s["scores"].items(), key=lambda kv: -kv[1])[:top]
         t.add_row(f"{s['start']:.1f}", f"{s['end']:.1f}", s["label"], ", ".join(f"{k} {v:.2f}" for k, v in best))
     console.print(t)
+
+
+def _print_video(p, top: int, console) -> None:
+    """Per person: time on screen, the emotions that held the most time, notable changes; then
+    the voice and the fused answer."""
+    from rich.markup import escape
+
+    from affekt.video.timeline import summary
+
+    s = summary(p)
+
+    def shares(d):
+        return ", ".join(f"{escape(k)} {v:.0%}" for k, v in list(d.items())[:top])
+
+    console.print(escape(f"{p.input}: {p.duration:.1f} s, {len(s['people'])} "
+                         f"{'person' if len(s['people']) == 1 else 'people'} tracked"), highlight=False)
+    for person in s["people"]:
+        line = f"  person {person['id']} ({person['time_on_screen']:.1f} s on screen): {shares(person['shares'])}"
+        if person["changes"]:
+            ch = "; ".join(f"{c['from']} -> {c['to']} at {c['time']:.1f} s" for c in person["changes"][:5])
+            more = f" (+{len(person['changes']) - 5} more)" if len(person["changes"]) > 5 else ""
+            line += f"\n    changes: {escape(ch)}{more}"
+        console.print(line, highlight=False)
+    console.print("  voice: " + (shares(s["voice"]) if s["voice"] else escape(s["voice_note"] or "no speech")),
+                  highlight=False)
+    if s["fused"]:
+        console.print(f"  face + voice: {shares(s['fused'])}", highlight=False)

@@ -13,26 +13,33 @@ from affekt.cli.common import (EXIT_OK, ModelOpt, SpaceOpt, StrictOpt, check_lab
 TextColumnOpt = typer.Option("text", help="Column (csv/tsv) or field (jsonl) holding the text.")
 IdColumnOpt = typer.Option(None, "--id-column",
                            help="Column (field) passed through to each record as \"id\" (default: a column named id).")
+FpsOpt = typer.Option(None, "--fps", help="Video: frames sampled per second (default: the model's, 5).")
 EncodingOpt = typer.Option("utf-8", help="Encoding of text files; a line not valid in it becomes an error record.")
 
 
 @friendly
 def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.csv/.tsv/.jsonl of texts, audio "
-                                                "files, images); or folders of them. See README, \"What analyze reads\"."),
+                                                "files, images, videos); or folders of them. See README, \"What analyze reads\"."),
             model: Optional[str] = ModelOpt, label_space: Optional[str] = SpaceOpt,
             top: int = typer.Option(3, min=1, help="How many emotions to show per item."),
             as_json: bool = typer.Option(False, "--json", help="Print JSON records instead of a table."),
             as_text: bool = typer.Option(False, "--as-text", help="Every argument is a text, even one that looks like a path."),
             text_column: str = TextColumnOpt, id_column: Optional[str] = IdColumnOpt, encoding: str = EncodingOpt,
             timeline: Optional[List[Path]] = typer.Option(
-                None, help="Audio: also write the timeline of windows to this .csv, .jsonl or .png (repeatable)."),
+                None, help="Audio, video: also write the timeline to this .csv, .jsonl or .png (repeatable; "
+                "audio: one row per speech window; video: one row per face per sampled frame, the PNG one "
+                "panel per person plus the voice and the fused answer)."),
             annotate: Optional[Path] = typer.Option(
                 None, help="Images: also write the image with each face's box and emotion drawn on it (.png/.jpg); "
-                "with several images, one file each (NAME.<image name>.png)."),
+                "videos: the video with each tracked face's box, person and emotion (.mp4/.mkv/.mov); "
+                "with several inputs, one file each (NAME.<input name>.png)."),
+            blur_faces: bool = typer.Option(False, "--blur-faces", help="Videos, with --annotate: blur the faces "
+                                            "instead of drawing on them (a privacy-safe copy)."),
             whole_image: bool = typer.Option(False, "--whole-image", help="Images: read each image as one face "
                                              "(a face crop) instead of finding the faces in it."),
+            fps: Optional[float] = FpsOpt,
             strict: bool = StrictOpt):
-    """Recognise the emotions in texts, speech recordings, face images, or folders of them (the main job)."""
+    """Recognise the emotions in texts, speech recordings, face images, videos, or folders of them (the main job)."""
     from affekt.core.errors import InputError
     from affekt.core.labels import get_label_space
     from affekt.core.modality import classify_argument, get_modality, run_items
@@ -49,11 +56,22 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
     for k, it in enumerate(items):
         groups.setdefault(it.modality, []).append(k)
     if timeline and not any(get_modality(m).timelines for m in groups):
-        raise InputError("--timeline is for inputs that have a timeline (audio)")
-    if (annotate or whole_image) and "face" not in groups:
-        raise InputError(f"{'--annotate' if annotate else '--whole-image'} is for images")
+        raise InputError("--timeline is for inputs that have a timeline (audio, video)")
+    if fps is not None and "video" not in groups:
+        raise InputError("--fps is for videos")
+    if whole_image and "face" not in groups:
+        raise InputError("--whole-image is for images")
+    if annotate and not {"face", "video"} & set(groups):
+        raise InputError("--annotate is for images and videos")
+    if blur_faces and not (annotate and "video" in groups):
+        raise InputError("--blur-faces is for videos, with --annotate OUT.mp4")
     if annotate:
-        from affekt.face.annotate import ANNOTATE_SUFFIXES
+        if {"face", "video"} <= set(groups):
+            raise InputError("--annotate: analyze images and videos in separate calls (one writes images, the other videos)")
+        if "video" in groups:
+            from affekt.video.annotate import ANNOTATE_SUFFIXES
+        else:
+            from affekt.face.annotate import ANNOTATE_SUFFIXES
 
         if annotate.suffix.lower() not in ANNOTATE_SUFFIXES:
             raise InputError(f"--annotate '{annotate}': use a {', '.join(ANNOTATE_SUFFIXES)} file")
@@ -67,6 +85,8 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
         m = models[name] = load(model, name)
         check_label_space(m, label_space)
         opts = {"whole_image": True} if whole_image and name == "face" else {}
+        if fps is not None and name == "video":
+            opts["fps"] = fps
         chunk_preds = [p for chunk in run_items(m, mod, [items[k] for k in idx], label_space=label_space,
                                                  progress=len(idx) > 20, **opts) for p in chunk]
         for k, p in zip(idx, chunk_preds):
@@ -75,7 +95,7 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
     if timeline:
         _write_timelines(preds, items, timeline)
     if annotate:
-        _write_annotated(preds, items, annotate)
+        _write_annotated(preds, items, annotate, blur=blur_faces)
     if as_json:
         typer.echo(json.dumps([p.to_dict() for p in preds], ensure_ascii=False, indent=2))
     else:
@@ -90,37 +110,43 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
 def _write_timelines(preds: list, items: list, timeline: list[Path]) -> None:
     from affekt.core.errors import InputError
     from affekt.core.modality import get_modality
-    from affekt.speech.timeline import TIMELINE_SUFFIXES, write_timeline
+    from affekt.speech.timeline import TIMELINE_SUFFIXES
 
     for t in timeline:
         if t.suffix.lower() not in TIMELINE_SUFFIXES:
             raise InputError(f"--timeline '{t}': use a {', '.join(TIMELINE_SUFFIXES)} file")
-    with_timeline = [p for p, it in zip(preds, items) if get_modality(it.modality).timelines and not p.error]
+    with_timeline = [(p, it) for p, it in zip(preds, items) if get_modality(it.modality).timelines and not p.error]
     for t in timeline:
-        for p in with_timeline:
+        for p, it in with_timeline:
             out = t if len(with_timeline) == 1 else t.with_name(f"{t.stem}.{Path(str(p.input)).stem}{t.suffix}")
-            write_timeline(p, out)
+            get_modality(it.modality).write_timeline(p, out)
             typer.echo(f"timeline written to {out}", err=True)
 
 
-def _write_annotated(preds: list, items: list, annotate: Path) -> None:
-    from affekt.face.annotate import annotate as draw
-
-    done = [(p, it) for p, it in zip(preds, items) if it.modality == "face" and not p.error]
+def _write_annotated(preds: list, items: list, annotate: Path, blur: bool = False) -> None:
+    done = [(p, it) for p, it in zip(preds, items) if it.modality in ("face", "video") and not p.error]
     for p, it in done:
         out = annotate if len(done) == 1 else annotate.with_name(f"{annotate.stem}.{Path(str(it.value)).stem}{annotate.suffix}")
-        draw(it.value, p, out)
-        typer.echo(f"annotated image written to {out}", err=True)
+        if it.modality == "video":
+            from affekt.video.annotate import annotate_video
+
+            annotate_video(p, it.value, out, blur=blur)
+            typer.echo(f"{'blurred' if blur else 'annotated'} video written to {out}", err=True)
+        else:
+            from affekt.face.annotate import annotate as draw
+
+            draw(it.value, p, out)
+            typer.echo(f"annotated image written to {out}", err=True)
 
 
 @friendly
 def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a text per line), .csv/.tsv or .jsonl; "
-                                       "speech / face: an audio file / image, a folder (recursive) or a .txt list "
-                                       "of paths"),
+                                       "speech / face / video: an audio file / image / video, a folder (recursive) "
+                                       "or a .txt list of paths"),
             output: Path = typer.Option(..., "--output", "-o", help="JSONL: one object per input item, in order."),
             modality: Optional[str] = typer.Option(
-                None, help="text, speech or face (default: from the input: an audio file or a folder of audio "
-                "is speech, images are face, a table of texts is text; a .txt list of paths needs --modality)"),
+                None, help="text, speech, face or video (default: from the input: an audio file or a folder of "
+                "audio is speech, images are face, videos are video, a table of texts is text; a .txt list of paths needs --modality)"),
             model: Optional[str] = ModelOpt, label_space: Optional[str] = SpaceOpt,
             text_column: str = TextColumnOpt, id_column: Optional[str] = IdColumnOpt, encoding: str = EncodingOpt,
             batch_size: int = typer.Option(256, min=1, help="Items per model call (speech: files per chunk, at most 16)."),
@@ -130,6 +156,7 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
                 "the speaker. Default: each long recording is its own speaker, the other files one speaker."),
             whole_image: bool = typer.Option(False, "--whole-image", help="face: read each image as one face (a "
                                              "face crop) instead of finding the faces in it."),
+            fps: Optional[float] = FpsOpt,
             strict: bool = StrictOpt):
     """Predict for every item of a file or folder; a failing item gets an error record and the run goes on."""
     from affekt.core.modality import get_modality, run_items
@@ -156,6 +183,8 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
             opts = {"whole_image": True} if whole_image else {}
+            if fps is not None:
+                opts["fps"] = fps
             for chunk in run_items(m, mod, items, label_space=label_space, batch_size=batch_size,
                                    progress=True, speaker_by=speaker_by, **opts):
                 preds.extend(chunk)

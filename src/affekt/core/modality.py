@@ -20,7 +20,7 @@ from affekt.io.items import Item
 
 # name -> module holding ``ADAPTER``; in the order modalities are tried and listed
 MODALITIES: dict[str, str] = {"text": "affekt.text.adapter", "speech": "affekt.speech.adapter",
-                              "face": "affekt.face.adapter"}
+                              "face": "affekt.face.adapter", "video": "affekt.video.adapter"}
 
 
 class Modality:
@@ -53,6 +53,21 @@ class Modality:
             raise InputError(f"folder '{path}' holds no {self.name} files ({' '.join(self.suffixes)}; searched recursively)")
         return [it for f in files for it in self.items_from_file(f, str(f), **opts)]
 
+    def items_from_list(self, path: Path, kind: str) -> list[Item]:
+        """The items of a .txt list of paths: one per line (blank lines and ``#`` comments
+        skipped), relative to the list's folder; records name them as the line wrote them."""
+        from affekt.io.text import read_bytes_utf8
+
+        items = []
+        for line in read_bytes_utf8(path).splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                q = Path(line)
+                items.append(Item(str(q if q.is_absolute() else path.parent / q), given=line, modality=self.name))
+        if not items:
+            raise InputError(f"list '{path}' names no {kind}")
+        return items
+
     def check_options(self, **opts) -> None:
         """Refuse options that do not apply to this modality (a clear :class:`InputError`)."""
         for key, value in opts.items():
@@ -65,6 +80,10 @@ class Modality:
         """Predictions for ``items``, in their order, yielded in chunks as they are done (so a
         caller can write them as it goes). An item with ``error`` gets an error record."""
         raise NotImplementedError
+
+    def write_timeline(self, pred, path) -> Path:
+        """Write the timeline of one prediction (``--timeline``); the format follows the suffix."""
+        raise InputError(f"{self.name} predictions have no timeline")
 
     # ------------------------------------------------------------- datasets
     def load_dataset(self, name: str, data_dir, **opts):

@@ -15,7 +15,8 @@ from affekt.core.errors import ModelNotFoundError
 from affekt.core.labels import LabelSpace, viewable_spaces
 from affekt.core.recognizer import MANIFEST, Recognizer
 
-DEFAULT_MODELS = {"text": "text-default", "speech": "speech-default", "face": "face-default"}
+DEFAULT_MODELS = {"text": "text-default", "speech": "speech-default", "face": "face-default",
+                  "video": "video-default"}
 
 
 def bundled_dir() -> Path:
@@ -132,5 +133,5 @@ def _import_modality(modality: str) -> None:
         importlib.import_module(f"affekt.{modality}.models")
     except ModuleNotFoundError as exc:
         if exc.name == f"affekt.{modality}" or exc.name == f"affekt.{modality}.models":
-            raise ModelNotFoundError(f"unknown modality '{modality}' (available: text, speech, face)") from None
+            raise ModelNotFoundError(f"unknown modality '{modality}' (available: text, speech, face, video)") from None
         raise

@@ -27,6 +27,9 @@ class EmotionPrediction:
     ``faces`` (images, unless read whole): one dict per face found, largest first, each with
     ``box`` [x, y, w, h], ``score`` (detection), ``keypoints``, ``label`` and ``scores``;
     ``[]`` when the image holds no face.
+    Videos: ``duration`` (s); ``tracks`` (one per person, longest on screen first, each with
+    its ``segments``); ``voice`` and ``fused`` (``{"segments": [...]}``). ``frames`` holds the
+    per-frame table behind them (for ``--timeline``); it is not written to records.
     """
 
     input: Any = None
@@ -44,6 +47,11 @@ class EmotionPrediction:
     warnings: list[str] = field(default_factory=list)
     id: Any = None
     faces: list[dict] | None = None
+    duration: float | None = None
+    tracks: list[dict] | None = None
+    voice: dict | None = None
+    fused: dict | None = None
+    frames: Any = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -66,6 +74,11 @@ class EmotionPrediction:
                 d["span"] = self.span
             return d
         d["input"] = self.input
+        if self.duration is not None:
+            d["duration"] = self.duration
+        for key in ("tracks", "voice", "fused"):
+            if getattr(self, key) is not None:
+                d[key] = getattr(self, key)
         if self.faces is not None:
             d["faces"] = self.faces
         if self.label is not None or self.scores:

@@ -177,9 +177,11 @@ def fer2013_arrays(data_dir, *, cache=None) -> tuple[np.ndarray, pd.DataFrame]:
     return X, df
 
 
-def load_folder(data_dir) -> Dataset:
-    """A user's faces: one sub-folder per label (``DIR/<label>/*.jpg``). One ``all`` split (or
-    ``train``/``dev``/``test`` top folders, each holding label folders, when present)."""
+def load_folder(data_dir, suffixes=IMAGE_SUFFIXES, kind: str = "images", frame_folders: bool = False) -> Dataset:
+    """A user's faces (or, with video ``suffixes``, clips): one sub-folder per label
+    (``DIR/<label>/*.jpg``). One ``all`` split (or ``train``/``dev``/``test`` top folders, each
+    holding label folders, when present). ``frame_folders``: a folder of images under a label
+    folder is one clip (``DIR/<label>/<clip>/*.jpg``, as CK+ comes)."""
     root = need_dir(data_dir)
     split_dirs = [d for d in ("train", "dev", "val", "test") if (root / d).is_dir()]
 
@@ -187,8 +189,10 @@ def load_folder(data_dir) -> Dataset:
         rows = []
         for d in sorted(p for p in base.iterdir() if p.is_dir()):
             for f in sorted(d.rglob("*")):
-                if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
+                if f.is_file() and f.suffix.lower() in suffixes:
                     rows.append({"path": str(f), "labels": [d.name]})
+                elif frame_folders and f.is_dir() and any(g.suffix.lower() in IMAGE_SUFFIXES for g in f.iterdir()):
+                    rows.append({"path": str(f), "labels": [d.name]})  # a clip given as a folder of frames
         return pd.DataFrame(rows, columns=["path", "labels"])
 
     if split_dirs:
@@ -198,17 +202,19 @@ def load_folder(data_dir) -> Dataset:
         splits = {"all": rows_of(root)}
         source = "none"
     if sum(len(s) for s in splits.values()) == 0:
-        raise DataError(f"folder dataset '{root}': no images in label sub-folders "
-                        f"(expected {root}/<label>/*.jpg; suffixes {' '.join(IMAGE_SUFFIXES)})")
+        raise DataError(f"folder dataset '{root}': no {kind} in label sub-folders "
+                        f"(expected {root}/<label>/*{suffixes[0]}; suffixes {' '.join(suffixes)})")
     labels = sorted({lab for s in splits.values() for labs in s["labels"] for lab in labels_of(labs)})
     space = _space_for(labels, root.name)
     return Dataset(f"folder:{root.name}", splits, "classification", space, input_column="path",
                    info={"split_source": source, "source": str(root)})
 
 
-def load_csv(path, *, path_column: str = "path", label_column: str = "label", split_column: str = "split") -> Dataset:
+def load_csv(path, *, path_column: str = "path", label_column: str = "label", split_column: str = "split",
+             time_range: bool = False) -> Dataset:
     """A CSV of ``path,label`` (and optionally ``split``: train/dev/test). Relative paths are
-    relative to the CSV's folder."""
+    relative to the CSV's folder. ``time_range`` (videos): optional ``start``/``end`` columns in
+    seconds label a part of a video; the item is then ``PATH#t=START,END`` (W3C Media Fragments)."""
     p = Path(path)
     if not p.is_file():
         raise DataError(f"face csv dataset: '{p}' is not a file")
@@ -223,6 +229,18 @@ def load_csv(path, *, path_column: str = "path", label_column: str = "label", sp
     if empty.any():
         raise DataError(f"'{p}': row {int(np.flatnonzero(empty)[0]) + 2} has an empty '{label_column}'")
     paths = [str(q if Path(q).is_absolute() else p.parent / q) for q in df[path_column]]
+    if time_range and ("start" in df.columns or "end" in df.columns):
+        for col in ("start", "end"):
+            if col not in df.columns:
+                raise DataError(f"'{p}': a '{'start' if col == 'end' else 'end'}' column needs a '{col}' column too")
+        try:
+            se = df[["start", "end"]].astype(float).to_numpy()
+        except ValueError as exc:
+            raise DataError(f"'{p}': columns start/end must be seconds ({exc})") from None
+        bad = ~(se[:, 1] > se[:, 0]) | (se[:, 0] < 0)
+        if bad.any():
+            raise DataError(f"'{p}': row {int(np.flatnonzero(bad)[0]) + 2}: need 0 <= start < end")
+        paths = [f"{q}#t={a:g},{b:g}" for q, (a, b) in zip(paths, se)]
     out = pd.DataFrame({"path": paths, "labels": [[lab.strip()] for lab in df[label_column]]})
     if split_column in df.columns:
         sp = df[split_column].str.strip().str.lower().replace({"val": "dev", "validation": "dev"})

@@ -25,17 +25,7 @@ class FaceModality(Modality):
         paths (one per line, relative to the list's folder; records name them as written)."""
         p = Path(path)
         if p.is_file() and p.suffix.lower() in LIST_SUFFIXES:
-            from affekt.io.text import read_bytes_utf8
-
-            items = []
-            for line in read_bytes_utf8(p).splitlines():
-                line = line.strip()
-                if line and not line.startswith("#"):
-                    q = Path(line)
-                    items.append(Item(str(q if q.is_absolute() else p.parent / q), given=line, modality=self.name))
-            if not items:
-                raise InputError(f"list '{p}' names no images")
-            return items
+            return self.items_from_list(p, "images")
         if p.is_file() and p.suffix.lower() not in self.suffixes:
             raise InputError(f"'{p}': not an image file, a folder or a .txt list of image paths "
                              f"(images: {' '.join(self.suffixes)})")

@@ -43,6 +43,17 @@ def eye_angle(keypoints) -> float:
     return math.atan2(ly - ry, lx - rx)
 
 
+def framed_box(box, framing=(0.0, 0.0, 1.0)) -> tuple[float, float, float, float]:
+    """A detector's box moved and resized to a framing ``(dx, dy, s)``: centre shifted by
+    ``(dx * w, dy * h)``, a square of side ``s * max(w, h)``. Fitted per detector to reproduce
+    FER2013's own crops (``benchmarks/video_crop_scale.py``)."""
+    x, y, w, h = (float(v) for v in box)
+    dx, dy, s = framing
+    cx, cy = x + w / 2 + dx * w, y + h / 2 + dy * h
+    side = s * max(w, h)
+    return (cx - side / 2, cy - side / 2, side, side)
+
+
 def align_crop(rgb: np.ndarray, box, keypoints=None, size: int = 48, scale: float = 1.0) -> np.ndarray:
     """The face in ``box`` (x, y, w, h), turned so its eyes are level, as a grey ``size``
     square. Pixels outside the image are filled with the border's."""

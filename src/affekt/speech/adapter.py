@@ -53,6 +53,11 @@ class SpeechModality(Modality):
                 yield list(preds)
                 bar.update(len(preds))
 
+    def write_timeline(self, pred, path):
+        from affekt.speech.timeline import write_timeline
+
+        return write_timeline(pred, path)
+
     def load_dataset(self, name: str, data_dir, *, label_column=None, group_column: str | None = None,
                      speaker_by: str | None = None, **opts):
         from affekt.datasets import load_dataset

@@ -23,14 +23,21 @@ def timeline_rows(pred: EmotionPrediction) -> list[dict]:
              "scores": {k: round(v, 4) for k, v in pred.scores.items()}}]
 
 
-def write_timeline(pred: EmotionPrediction, path) -> Path:
-    """Write the timeline of ``pred`` to ``path``; the format follows the suffix."""
+def timeline_target(pred: EmotionPrediction, path) -> tuple[Path, str]:
+    """``(path, suffix)`` of a timeline file to write for ``pred``; a clear error for a format
+    affekt does not write or a record without a timeline (speech and video alike)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in TIMELINE_SUFFIXES:
         raise InputError(f"timeline '{path}': unsupported format '{suffix or '(none)'}' (use {', '.join(TIMELINE_SUFFIXES)})")
     if pred.error:
         raise InputError(f"no timeline for '{pred.input}': {pred.error}")
+    return path, suffix
+
+
+def write_timeline(pred: EmotionPrediction, path) -> Path:
+    """Write the timeline of ``pred`` to ``path``; the format follows the suffix."""
+    path, suffix = timeline_target(pred, path)
     rows = timeline_rows(pred)
     path.parent.mkdir(parents=True, exist_ok=True)
     labels = list(pred.scores)

@@ -26,7 +26,8 @@ def seed_everything(seed: int) -> None:
 # the most accurate family affekt has for each task (tfidf trains in a minute, if that matters more);
 # speech: the RBF SVM on functionals, which trains in seconds on a CPU (see docs/results/speech.md)
 DEFAULT_FAMILY = {"classification": "ensemble", "regression": "vad"}
-DEFAULT_FAMILY_BY_MODALITY = {"speech": {"classification": "svm"}}
+DEFAULT_FAMILY_BY_MODALITY = {"speech": {"classification": "svm"},
+                              "video": {"classification": "gru"}}
 
 
 def train(modality: str, dataset, output, *, family: str | None = None, params: dict | None = None,
@@ -96,7 +97,7 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
             k = cv
         elif protocol == "group-kfold" and groups:
             k = min(5, len(set(groups)))
-        elif protocol == "kfold" and too_small:
+        elif protocol == "kfold" and (too_small or no_splits):  # a small corpus without splits: fewer folds
             k = fallback_k(dataset)
         else:
             k = 5

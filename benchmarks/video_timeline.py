@@ -1,0 +1,163 @@
+"""Timeline accuracy, identity switches and what smoothing and fusion add, on the generated videos
+of real FER2013 PublicTest faces (benchmarks/make_face_videos.py).
+
+    python benchmarks/make_face_videos.py --fer2013 ../shared/data/images/fer2013 \
+        --ravdess ../shared/data/audio/ravdess --out /work/cache/videos
+    python benchmarks/video_timeline.py --videos /work/cache/videos --fer2013 ../shared/data/images/fer2013
+
+Scoring, per person and per second of video (the second's middle), skipping 0.25 s either side
+of an expression change: the label of the track matched to that person (Hungarian on box IoU
+against the known boxes, per sampled frame) at the sampled frame nearest that time. A second
+where no track covers the person counts as wrong. The face model's own accuracy is on the same
+faces read whole (48x48 FER crops), each weighted by the seconds it is scored. Smoothing variants
+are recomputed from the same per-frame scores. Fusion is scored on the "congruent" videos, where
+the voice says the same emotion as the face: face only, voice only and fused, on the seconds
+inside a voice clip (a second where the speech pipeline gave no window counts as wrong for the
+voice alone).
+Writes benchmarks/results/video_timeline.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from affekt.core.registry import load_model
+from affekt.datasets.faces import fer2013_arrays
+from affekt.fusion import late_fuse
+from affekt.video.models import SMOOTHING, smooth
+from affekt.video.track import identity_switches, match_to_truth
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--videos", required=True, type=Path)
+ap.add_argument("--fer2013", default="../shared/data/images/fer2013")
+ap.add_argument("--cache", default=None)
+ap.add_argument("--model", default="video-default")
+ap.add_argument("--fps", type=float, default=None)
+ap.add_argument("--out", default="benchmarks/results/video_timeline.json")
+a = ap.parse_args()
+
+truth = json.loads((a.videos / "truth.json").read_text())
+model = load_model(a.model)
+fps = a.fps or model.fps
+X, meta = fer2013_arrays(a.fer2013, cache=a.cache)
+labels = list(model.labels_.labels)
+face_model = load_model(model.face_model)
+
+
+def truth_at(stretches, t, guard=0.25):
+    for s in stretches:
+        if s["start"] + guard <= t < s["end"] - guard:
+            return s
+    return None
+
+
+def boxes_at(person, t):
+    B = np.asarray(person["boxes"], float)
+    k = int(np.argmin(np.abs(B[:, 0] - t)))
+    return B[k, 1:] if abs(B[k, 0] - t) < 0.11 else None
+
+
+hits = {k: [0, 0] for k in SMOOTHING}
+own = [0, 0]
+covered = [0, 0]
+fusion = {"face": [0, 0], "voice": [0, 0], "fused": [0, 0], "fused_equal_weights": [0, 0]}
+switches = {}
+seconds_processed = 0.0
+t_total = 0.0
+per_video = []
+for v in truth:
+    path = a.videos / v["video"]
+    t0 = time.perf_counter()
+    rec = model.predict([str(path)], fps=fps, errors="raise")[0]
+    t_total += time.perf_counter() - t0
+    seconds_processed += rec.duration
+    fr = rec.frames
+    T, ID, B, R = fr["t"], fr["track"], fr["box"], fr["face_raw"]
+    times = np.unique(T)
+    # person -> matched track id per sampled frame
+    people = v["people"]
+    truth_ids, pred_ids, match = [], [], {}
+    for t in times:
+        m = T == t
+        tb = [boxes_at(p, t) for p in people]
+        present = [i for i, b in enumerate(tb) if b is not None]
+        got = match_to_truth([[tb[i] for i in present]], [B[m].tolist()], [ID[m].tolist()])[0]
+        truth_ids.append(present)
+        pred_ids.append(got)
+        for i, g in zip(present, got):
+            match[(i, float(t))] = g
+    if len(people) > 1:
+        switches[v["video"]] = identity_switches(truth_ids, pred_ids)
+    smoothed = {}
+    for kind in SMOOTHING:
+        S = np.zeros_like(R)
+        for k in np.unique(ID):
+            mk = ID == k
+            S[mk] = smooth(T[mk], R[mk], kind, model.smooth_s)
+        smoothed[kind] = S
+    voice = fr["voice"] or []
+    v_hits = {k: 0 for k in SMOOTHING}
+    v_n = 0
+    for i, p in enumerate(people):
+        for sec in np.arange(0.5, v["duration"], 1.0):
+            st = truth_at(p["stretches"], sec)
+            if st is None:
+                continue
+            y = labels.index(st["label"])
+            v_n += 1
+            own[1] += 1
+            own[0] += int(face_model.predict_proba(X[[st["fer_row"]]])[0].argmax() == y)
+            near = times[np.abs(times - sec) <= 0.5 / fps + 1e-6]
+            tk = next((match[(i, float(t))] for t in sorted(near, key=lambda t: abs(t - sec))
+                       if match.get((i, float(t))) is not None), None)
+            covered[1] += 1
+            if tk is None:
+                for kind in SMOOTHING:
+                    hits[kind][1] += 1
+                continue
+            covered[0] += 1
+            rows = np.where((ID == tk) & (np.abs(T - sec) <= 0.5 / fps + 1e-6))[0]
+            row = rows[np.argmin(np.abs(T[rows] - sec))]
+            for kind in SMOOTHING:
+                ok = int(smoothed[kind][row].argmax() == y)
+                hits[kind][0] += ok
+                hits[kind][1] += 1
+                v_hits[kind] += ok
+            speaking = any(c["start"] + 0.25 <= sec < c["end"] - 0.25 for c in (v.get("voice") or {}).get("clips", []))
+            if v.get("congruent") and len(people) == 1 and speaking:
+                pv = next((w[2] for w in voice if w[0] <= sec < w[1]), None)
+                pf = smoothed[model.smoothing][row]
+                for name, p_ in (("face", pf), ("voice", pv),
+                                 ("fused", late_fuse([pf, pv], [model.face_weight, model.voice_weight],
+                                                     conf=model.confidence)),
+                                 ("fused_equal_weights", late_fuse([pf, pv], [1.0, 1.0], conf=None))):
+                    fusion[name][1] += 1
+                    fusion[name][0] += int(p_ is not None and int(np.argmax(p_)) == y)
+    per_video.append({"video": v["video"], "people": len(people), "tracks": len(rec.tracks),
+                      "seconds_scored": v_n, "accuracy": round(v_hits[model.smoothing] / max(v_n, 1), 4)})
+    print(per_video[-1], file=sys.stderr)
+
+acc = {k: round(h / max(n, 1), 4) for k, (h, n) in hits.items()}
+res = {
+    "command": "python " + " ".join(sys.argv),
+    "model": a.model, "face_model": model.face_model, "fps": fps, "smoothing_default": model.smoothing,
+    "smooth_s": model.smooth_s, "videos": len(truth), "person_seconds_scored": hits[model.smoothing][1],
+    "timeline_accuracy": acc[model.smoothing],
+    "face_model_own_accuracy_same_faces": round(own[0] / max(own[1], 1), 4),
+    "gap_points": round(100 * (own[0] / max(own[1], 1) - acc[model.smoothing]), 2),
+    "timeline_accuracy_by_smoothing": acc,
+    "person_seconds_with_a_track": round(covered[0] / max(covered[1], 1), 4),
+    "identity_switches": switches, "identity_switches_total": int(sum(switches.values())),
+    "fusion_on_congruent_videos": {k: {"accuracy": round(h / n, 4), "n": n} for k, (h, n) in fusion.items() if n},
+    "video_seconds": round(seconds_processed, 1), "wall_seconds_in_process": round(t_total, 1),
+    "times_real_time_in_process": round(seconds_processed / max(t_total, 1e-9), 2),
+    "per_video": per_video,
+}
+Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+Path(a.out).write_text(json.dumps(res, indent=2) + "\n")
+print(json.dumps({k: v for k, v in res.items() if k != "per_video"}, indent=1))
