@@ -190,6 +190,10 @@ def test_examples_command_copies_working_inputs(tmp_path):
     assert r.exit_code == 0, r.output
     rec = json.loads(r.stdout)[0]
     assert rec["model"] == "speech-default" and rec["label"] and rec["span"]["end"] > 3.0
+    r = runner.invoke(app, ["analyze", str(out / "talk.mp4"), "--json"])  # the example video: one person and a voice
+    assert r.exit_code == 0, r.output
+    rec = json.loads(r.stdout)[0]
+    assert rec["model"] == "video-default" and len(rec["tracks"]) == 1 and rec["voice"]["segments"]
 
 
 @pytest.mark.parametrize("n", [2, 3, 7, 28])

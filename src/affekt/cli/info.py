@@ -49,13 +49,13 @@ def families(modality: Optional[str] = typer.Option(None, help="Only this modali
 @friendly
 def examples(output: Path = typer.Option(Path("affekt-examples"), "--output", "-o",
                                          help="Folder to copy the example inputs into.")):
-    """Copy the example inputs that ship with affekt (a speech clip, CSVs of texts, a face photo) into a folder."""
+    """Copy the example inputs that ship with affekt (a speech clip, CSVs of texts, a face photo, a short video) into a folder."""
     import shutil
     from importlib import resources
 
     src = Path(str(resources.files("affekt.examples")))
     output.mkdir(parents=True, exist_ok=True)
     for f in sorted(src.iterdir()):
-        if f.suffix in (".wav", ".csv", ".md", ".jpg"):
+        if f.suffix in (".wav", ".csv", ".md", ".jpg", ".mp4"):
             shutil.copyfile(f, output / f.name)
             typer.echo(str(output / f.name))
