@@ -7,19 +7,18 @@ where ``video-default`` uses fixed weights.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from affekt.core.errors import InputError
-from affekt.core.recognizer import EmotionClassifier
 from affekt.core.registry import register_family
+from affekt.video.clips import ClipClassifier
 
 
-class FusionVideoClassifier(EmotionClassifier):
-    modality = "video"
+class FusionVideoClassifier(ClipClassifier):
     family = "fusion"
+    reads_voice = True
 
     def __init__(self, face_model: str = "face-default", voice_model: str = "speech-default", fps: float = 5.0,
                  C: float = 1.0):
@@ -28,37 +27,22 @@ class FusionVideoClassifier(EmotionClassifier):
         self.fps = fps
         self.C = C
 
-    def check_item(self, x) -> str | None:
-        if not isinstance(x, (str, os.PathLike)):
-            return f"a video is read from a file path, got {type(x).__name__}"
-        return None
-
     def parts(self, X: list) -> tuple[np.ndarray, np.ndarray]:
         """(face, voice): (n, k) mean probabilities per item in the face model's labels, NaN rows
         where that side has nothing (no tracked face; no audio or no speech)."""
-        from affekt.video.models import VideoRecognizer
-
-        cache = self.__dict__.setdefault("_parts_cache", {})
-        v = VideoRecognizer(face_model=self.face_model, voice_model=self.voice_model, fps=self.fps, smoothing="none",
-                             min_track_s=0.0)
-        v.model_id_ = "fusion-parts"
-        k = len(v.labels_)
-        F, V = np.full((len(X), k), np.nan), np.full((len(X), k), np.nan)
+        F = V = None
         for i, x in enumerate(X):
-            key = str(x)
-            if key not in cache:
-                rec = v._one(key, self.fps, False)
-                fr = rec.frames
-                m = fr["track"] == 0
-                f = fr["face_raw"][m].mean(0) if m.any() else None
-                W = fr["voice"] or []
-                w = sum((b - a) * p for a, b, p in W) / sum(b - a for a, b, _ in W) if W else None
-                cache[key] = (f, w)
-            f, w = cache[key]
-            if f is not None:
-                F[i] = f
-            if w is not None:
-                V[i] = w
+            fr = self.frames_of(x)
+            if isinstance(fr, str):
+                raise InputError(f"'{x}': {fr}")
+            if F is None:
+                F, V = (np.full((len(X), len(fr["labels"])), np.nan) for _ in range(2))
+            m = fr["track"] == 0
+            if m.any():
+                F[i] = fr["face_raw"][m].mean(0)
+            W = fr["voice"] or []
+            if W:
+                V[i] = sum((b - a) * p for a, b, p in W) / sum(b - a for a, b, _ in W)
         return F, V
 
     def _fit(self, X, Y, X_dev, Y_dev):
@@ -73,33 +57,6 @@ class FusionVideoClassifier(EmotionClassifier):
         out = np.zeros((len(X), len(self.labels_)))
         out[:, self.fusion_.classes_] = P
         return out
-
-    def predict(self, X, *, label_space=None, errors: str = "raise", fps: float | None = None, progress: bool = False):
-        """One record per video; a file that cannot be read is an error record
-        (``errors="record"``) or an :class:`InputError`."""
-        from affekt.core.types import EmotionPrediction, Predictions
-
-        self._check_fitted()
-        if fps is not None and fps != self.fps:
-            raise InputError(f"this fusion model was trained at {self.fps} fps; --fps {fps} would change what it reads")
-        X = [str(x) for x in X]
-        why = [self._why(x) for x in X]
-        if errors == "raise" and any(why):
-            raise InputError(next(w for w in why if w))
-        ok = [x for x, w in zip(X, why) if w is None]
-        got = iter(super().predict(ok, label_space=label_space, errors=errors) if ok else [])
-        recs = [next(got) if w is None else EmotionPrediction(input=x, error=w, model_id=self.model_id_)
-                for x, w in zip(X, why)]
-        return Predictions(recs, model_id=self.model_id_, label_space=next((r.label_space for r in recs if r.ok), None))
-
-    def _why(self, x) -> str | None:
-        from affekt.video.decode import probe, split_fragment
-
-        try:
-            probe(split_fragment(x)[0])
-        except InputError as exc:
-            return str(exc)
-        return None
 
     def _get_state(self, folder: Path) -> dict:
         import pickle

@@ -154,9 +154,9 @@ class VideoRecognizer(Recognizer):
         return {"label_space": self.labels_.to_dict()}
 
     def check_item(self, x) -> str | None:
-        if not isinstance(x, (str, os.PathLike)):
-            return f"a video is read from a file path, got {type(x).__name__}"
-        return None
+        from affekt.video.clips import check_video_item
+
+        return check_video_item(x)
 
     def describe(self) -> dict:
         d = super().describe()

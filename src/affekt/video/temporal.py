@@ -6,24 +6,22 @@ pipeline (frames sampled at ``fps``, faces found, tracked and scored by ``face_m
 longest track's per-frame log-probabilities form a sequence, which a bidirectional GRU reads;
 its outputs, averaged over the sequence, give the item's label. It learns what smoothing only
 guesses: which frames to trust, how expressions build up and fade. Sequences are computed once per
-item and cached in memory for the epochs.
+item and cached in memory for the epochs (:class:`affekt.video.clips.ClipClassifier`).
 
 Trained with ``affekt train --modality video --dataset folder|csv --model gru``; it needs torch.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from affekt.core.errors import DataError, InputError
-from affekt.core.recognizer import EmotionClassifier
 from affekt.core.registry import register_family
+from affekt.video.clips import ClipClassifier
 
 
-class TemporalVideoClassifier(EmotionClassifier):
-    modality = "video"
+class TemporalVideoClassifier(ClipClassifier):
     family = "gru"
 
     def __init__(self, face_model: str = "face-default", fps: float = 5.0, hidden: int = 32, epochs: int = 40,
@@ -39,40 +37,25 @@ class TemporalVideoClassifier(EmotionClassifier):
         self.patience = patience
         self.seed = seed
 
-    def check_item(self, x) -> str | None:
-        if not isinstance(x, (str, os.PathLike)):
-            return f"a video is read from a file path, got {type(x).__name__}"
-        return None
-
     # ------------------------------------------------------------ sequences
-    def _pipeline(self):
-        from affekt.video.models import VideoRecognizer
-
-        v = VideoRecognizer(face_model=self.face_model, voice_model=None, fps=self.fps, smoothing="none", min_track_s=0.0)
-        v.model_id_ = "gru-frames"
-        return v
+    def _why(self, x) -> str | None:
+        why = super()._why(x)
+        if why is None and not (self.frames_of(x)["track"] == 0).any():
+            return "no face tracked in the video"
+        return why
 
     def sequences(self, X: list, errors: bool = False) -> list:
         """Per item: (n_frames, n_face_labels) log-probabilities of its longest track, or the
         reason it has none (a string) when ``errors``; raises otherwise."""
-        cache = self.__dict__.setdefault("_seq_cache", {})
-        v = self._pipeline()
         out = []
         for x in X:
-            key = str(x)
-            if key not in cache:
-                try:
-                    rec = v._one(key, self.fps, False)
-                    fr = rec.frames
-                    m = fr["track"] == 0
-                    cache[key] = (np.log(np.clip(fr["face_raw"][m], 1e-6, 1)).astype(np.float32) if m.any()
-                                  else "no face tracked in the video")
-                except InputError as exc:
-                    cache[key] = str(exc)
-            s = cache[key]
-            if isinstance(s, str) and not errors:
-                raise InputError(f"'{key}': {s}")
-            out.append(s)
+            why = self._why(x)
+            if why is not None and not errors:
+                raise InputError(f"'{x}': {why}")
+            if why is None:
+                fr = self.frames_of(x)
+                why = np.log(np.clip(fr["face_raw"][fr["track"] == 0], 1e-6, 1)).astype(np.float32)
+            out.append(why)
         return out
 
     # ---------------------------------------------------------------- model
@@ -159,34 +142,6 @@ class TemporalVideoClassifier(EmotionClassifier):
         x, lengths = self._batch(S)
         with torch.no_grad():
             return torch.softmax(self.net_(x, lengths), 1).numpy()
-
-    def predict(self, X, *, label_space=None, errors: str = "raise", fps: float | None = None, progress: bool = False):
-        """One record per item (label and scores); an item without a tracked face is an error
-        record (``errors="record"``) or an :class:`InputError`."""
-        from affekt.core.types import EmotionPrediction, Predictions
-
-        self._check_fitted()
-        if fps is not None and fps != self.fps:
-            raise InputError(f"this gru model was trained at {self.fps} fps; --fps {fps} would change what it reads")
-        X = [str(x) for x in X]
-        S = self.sequences(X, errors=True)
-        ok = [i for i, s in enumerate(S) if not isinstance(s, str)]
-        if errors == "raise" and len(ok) < len(X):
-            bad = next(i for i in range(len(X)) if i not in ok)
-            raise InputError(f"'{X[bad]}': {S[bad]}")
-        recs: list = [EmotionPrediction(input=x, error=s, model_id=self.model_id_) if isinstance(s, str) else None
-                      for x, s in zip(X, S)]
-        space_name = None
-        if ok:
-            P, D, space = self._view(self._scores([X[i] for i in ok]), label_space)
-            space_name = space.name
-            for k, i in enumerate(ok):
-                r = EmotionPrediction(input=X[i], model_id=self.model_id_, label_space=space.name)
-                r.scores = {lab: float(v) for lab, v in zip(space.labels, P[k])}
-                r.label = space.labels[int(P[k].argmax())]
-                r.labels = [lab for lab, on in zip(space.labels, D[k]) if on] or [r.label]
-                recs[i] = r
-        return Predictions(recs, model_id=self.model_id_, label_space=space_name)
 
     # ------------------------------------------------------------ save/load
     def _get_state(self, folder: Path) -> dict:
