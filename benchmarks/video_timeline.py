@@ -9,7 +9,11 @@ Scoring, per person and per second of video (the second's middle), skipping 0.25
 of an expression change: the label of the track matched to that person (Hungarian on box IoU
 against the known boxes, per sampled frame) at the sampled frame nearest that time. A second
 where no track covers the person counts as wrong. The face model's own accuracy is on the same
-faces read whole (48x48 FER crops), each weighted by the seconds it is scored. Smoothing variants
+faces read whole (48x48 FER crops), each weighted by the seconds it is scored. A second reference
+separates what the video path costs from what detection and cropping cost: each face pasted at its
+video size on a still background (as make_face_videos draws it, no motion, no codec) and read
+through the same detect-and-crop path. Gaps come with 95% CIs from a paired bootstrap over the
+distinct faces (a face held for 4 s is one draw, not four). Smoothing variants
 are recomputed from the same per-frame scores. Fusion is scored on the "congruent" videos, where
 the voice says the same emotion as the face: face only, voice only and fused, on the seconds
 inside a voice clip (a second where the speech pipeline gave no window counts as wrong for the
@@ -64,6 +68,8 @@ def boxes_at(person, t):
 
 hits = {k: [0, 0] for k in SMOOTHING}
 own = [0, 0]
+paired = []  # per scored second: (face key, label index, timeline right, FER crop right)
+own_cache: dict = {}
 covered = [0, 0]
 fusion = {"face": [0, 0], "voice": [0, 0], "fused": [0, 0], "fused_equal_weights": [0, 0]}
 switches = {}
@@ -111,7 +117,11 @@ for v in truth:
             y = labels.index(st["label"])
             v_n += 1
             own[1] += 1
-            own[0] += int(face_model.predict_proba(X[[st["fer_row"]]])[0].argmax() == y)
+            if st["fer_row"] not in own_cache:
+                own_cache[st["fer_row"]] = int(face_model.predict_proba(X[[st["fer_row"]]])[0].argmax())
+            own_ok = int(own_cache[st["fer_row"]] == y)
+            own[0] += own_ok
+            key = (st["fer_row"], p["face_side"])
             near = times[np.abs(times - sec) <= 0.5 / fps + 1e-6]
             tk = next((match[(i, float(t))] for t in sorted(near, key=lambda t: abs(t - sec))
                        if match.get((i, float(t))) is not None), None)
@@ -119,6 +129,7 @@ for v in truth:
             if tk is None:
                 for kind in SMOOTHING:
                     hits[kind][1] += 1
+                paired.append((key, y, 0, own_ok))
                 continue
             covered[0] += 1
             rows = np.where((ID == tk) & (np.abs(T - sec) <= 0.5 / fps + 1e-6))[0]
@@ -128,6 +139,7 @@ for v in truth:
                 hits[kind][0] += ok
                 hits[kind][1] += 1
                 v_hits[kind] += ok
+            paired.append((key, y, int(smoothed[model.smoothing][row].argmax() == y), own_ok))
             speaking = any(c["start"] + 0.25 <= sec < c["end"] - 0.25 for c in (v.get("voice") or {}).get("clips", []))
             if v.get("congruent") and len(people) == 1 and speaking:
                 pv = next((w[2] for w in voice if w[0] <= sec < w[1]), None)
@@ -143,6 +155,48 @@ for v in truth:
     print(per_video[-1], file=sys.stderr)
 
 acc = {k: round(h / max(n, 1), 4) for k, (h, n) in hits.items()}
+
+
+def still_label(fer_row: int, side: int):
+    """The face at its video size, pasted on a still background and read through the video's own
+    detect-and-crop path; None where the detector misses it."""
+    from PIL import Image
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from make_face_videos import background
+
+    W, H = 640, 480
+    img = background(fer_row, (W, H))
+    x, y = (W - side) // 2, (H - side) // 2
+    img[y:y + side, x:x + side] = np.asarray(Image.fromarray(X[fer_row]).resize((side, side), Image.BICUBIC))[..., None]
+    faces = [f for f in model._get_detector().detect(img)
+             if x <= f.box[0] + f.box[2] / 2 <= x + side and y <= f.box[1] + f.box[3] / 2 <= y + side]
+    if not faces:
+        return None
+    crop = model._crop(img, max(faces, key=lambda f: f.box[2] * f.box[3]), face_model.crop_size)
+    return int(face_model.predict_proba(crop[None])[0].argmax())
+
+
+still = {k: still_label(*k) for k in dict.fromkeys(k for k, *_ in paired)}
+faces = list(still)
+idx = {k: i for i, k in enumerate(faces)}
+F = np.array([idx[k] for k, *_ in paired])
+Y = np.array([y for _, y, _, _ in paired])
+TL = np.array([t for *_, t, _ in paired], float)
+OWN = np.array([o for *_, o in paired], float)
+STILL = np.array([float(still[k] == y) for k, y, _, _ in paired])  # a missed face counts as wrong
+
+
+def paired_gap(A: np.ndarray, B: np.ndarray, n_boot: int = 2000) -> dict:
+    """mean(A) - mean(B) over the scored seconds, in points, with a bootstrap over distinct faces."""
+    rng = np.random.default_rng(0)
+    sa, sb, n = (np.bincount(F, A, len(faces)), np.bincount(F, B, len(faces)), np.bincount(F, None, len(faces)))
+    draws = rng.integers(0, len(faces), (n_boot, len(faces)))
+    g = 100 * (sa[draws].sum(1) - sb[draws].sum(1)) / n[draws].sum(1)
+    return {"points": round(100 * (A.mean() - B.mean()), 2),
+            "ci95": [round(float(np.percentile(g, 2.5)), 2), round(float(np.percentile(g, 97.5)), 2)]}
+
+
 res = {
     "command": "python " + " ".join(sys.argv),
     "model": a.model, "face_model": model.face_model, "fps": fps, "smoothing_default": model.smoothing,
@@ -150,6 +204,12 @@ res = {
     "timeline_accuracy": acc[model.smoothing],
     "face_model_own_accuracy_same_faces": round(own[0] / max(own[1], 1), 4),
     "gap_points": round(100 * (own[0] / max(own[1], 1) - acc[model.smoothing]), 2),
+    "distinct_faces_scored": len(faces),
+    "gap_to_fer_crops": paired_gap(OWN, TL),
+    "still_pipeline_accuracy_same_faces": round(float(STILL.mean()), 4),
+    "still_pipeline_faces_missed": int(sum(v is None for v in still.values())),
+    "gap_to_still_pipeline": paired_gap(STILL, TL),
+    "still_pipeline_vs_fer_crops": paired_gap(OWN, STILL),
     "timeline_accuracy_by_smoothing": acc,
     "person_seconds_with_a_track": round(covered[0] / max(covered[1], 1), 4),
     "identity_switches": switches, "identity_switches_total": int(sum(switches.values())),

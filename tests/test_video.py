@@ -203,6 +203,29 @@ def test_time_ranges_and_prefetch(vids, tmp_path):
         list(decode.prefetch(decode.frames(vids["text"], fps=5)))
 
 
+@pytest.mark.parametrize("name,start,end", [("pair", 2.3, 3.4), ("vfr", 0.9, 1.9), ("noface", 0.7, 1.5)])
+def test_a_late_start_seeks_and_reads_what_decoding_from_zero_reads(vids, tmp_path, monkeypatch, name, start, end):
+    def read(seek_after):
+        monkeypatch.setattr(decode, "SEEK_AFTER", seek_after)
+        return [(t, rgb) for t, rgb in decode.frames(vids[name], fps=5, start=start, end=end)]
+
+    seeked, whole = read(0.0), read(float("inf"))
+    assert [t for t, _ in seeked] == [t for t, _ in whole] and seeked
+    assert all(np.abs(a.astype(int) - b.astype(int)).mean() < 1.0 for (_, a), (_, b) in zip(seeked, whole))
+    if name == "pair":  # the voice: the same samples either way
+        import soundfile as sf
+
+        out = {}
+        for k, after in (("seek", 0.0), ("whole", float("inf"))):
+            monkeypatch.setattr(decode, "SEEK_AFTER", after)
+            decode.audio_to_wav(vids[name], tmp_path / f"{k}.wav", start=start, end=end)
+            out[k] = sf.read(tmp_path / f"{k}.wav", dtype="float32")[0]
+        n = min(len(out["seek"]), len(out["whole"]))
+        assert abs(len(out["seek"]) - len(out["whole"])) <= 160 and n > 16000
+        lag = [np.abs(out["seek"][:n - 400] - out["whole"][d:n - 400 + d]).mean() for d in range(0, 200, 1)]
+        assert min(lag) < 0.01 and int(np.argmin(lag)) <= 40  # aligned within 2.5 ms
+
+
 def test_a_video_without_faces_is_read_from_its_voice(tmp_path):
     import soundfile as sf
 

@@ -39,16 +39,31 @@ def test_turning_back_at_the_meeting_point():
     assert set(ids) == {(0, 1)}
 
 
-@pytest.mark.parametrize("gap, same", [(0.5, True), (2.0, False)])
-def test_a_face_that_leaves_and_comes_back(gap, same):
-    tr = FaceTracker(max_age=1.0)
+@pytest.mark.parametrize("gap, reid_age, back, same", [
+    (0.5, 0.0, (200, 150, 80, 80), True),     # a short miss: the live track takes it
+    (2.0, 0.0, (200, 150, 80, 80), False),    # gone longer than max_age, no re-identification
+    (3.0, 5.0, (210, 140, 120, 120), True),   # missed for 3 s, back where it was (bigger box)
+    (7.0, 5.0, (200, 150, 80, 80), False),    # gone longer than max_age + reid_age
+    (3.0, 5.0, (420, 150, 80, 80), False),    # a face elsewhere is someone else
+])
+def test_a_face_that_leaves_and_comes_back(gap, reid_age, back, same):
+    tr = FaceTracker(max_age=1.0, reid_age=reid_age)
     box = (200, 150, 80, 80)
     for t in (0.0, 0.2, 0.4):
         assert tr.update(t, [box]) == [0]
-    for t in np.arange(0.6, 0.4 + gap, 0.2):  # frames with nobody on them
+    for t in np.arange(0.6, 0.4 + gap - 0.1, 0.2):  # frames with nobody on them
         assert tr.update(t, []) == []
-    assert tr.update(0.4 + gap, [box]) == [0 if same else 1]
+    assert tr.update(0.4 + gap, [back]) == [0 if same else 1]
     assert (tr.tracks[0].id, tr.tracks[0].hits) == (0, 4 if same else 3)
+    assert tr.update(0.6 + gap, [back]) == [0 if same else 1]  # and it is live again
+
+
+def test_two_lost_faces_are_taken_up_by_the_nearest_detections():
+    tr = FaceTracker(max_age=0.5, reid_age=5.0)
+    a, b = (100, 100, 80, 80), (300, 100, 80, 80)
+    for t in (0.0, 0.2):
+        assert tr.update(t, [a, b]) == [0, 1]
+    assert tr.update(3.0, [(310, 105, 80, 80), (95, 100, 80, 80)]) == [1, 0]
 
 
 def test_variable_time_steps_follow_a_moving_face():

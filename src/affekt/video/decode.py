@@ -198,6 +198,34 @@ def _rotated(rgb: np.ndarray, rotation) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
 
 
+SEEK_AFTER = 2.0  # seconds: a later start seeks to the keyframe before it instead of decoding from 0
+
+
+def _stream_zero(c, s) -> float:
+    """The time (seconds) of a stream's first frame, as the container declares it."""
+    if s.start_time is not None and s.time_base is not None:
+        return float(s.start_time * s.time_base)
+    return (c.start_time or 0) / 1e6
+
+
+def _seek(c, s, start: float) -> float | None:
+    """Seek container ``c`` to the keyframe at or before ``start`` seconds of stream ``s``; the
+    stream's time zero, or None where it did not seek (an early start, or a file that cannot
+    seek: it is then decoded from its beginning)."""
+    if start < SEEK_AFTER or s.time_base is None:
+        return None
+    zero = _stream_zero(c, s)
+    try:
+        c.seek(int((zero + start) / s.time_base), stream=s, backward=True, any_frame=False)
+    except Exception:  # no index (some avi/webm): decode from the start instead
+        try:
+            c.seek(0)
+        except Exception:
+            pass
+        return None
+    return zero
+
+
 def frames(path, fps: float = 5.0, *, max_side: int = MAX_SIDE, warnings: list | None = None,
            start: float = 0.0, end: float | None = None) -> Iterator[tuple[float, np.ndarray]]:
     """``(t, rgb)`` for the first frame at or after each multiple of ``1/fps`` seconds (times from
@@ -218,7 +246,7 @@ def frames(path, fps: float = 5.0, *, max_side: int = MAX_SIDE, warnings: list |
             raise VideoError(f"'{path}': no video stream")
         s = c.streams.video[0]
         s.thread_type = "SLICE"  # frame threading can hang at exit beside torch (PyAV #1849)
-        t0 = None
+        t0 = _seek(c, s, start)  # the stream's time zero when it seeked, else the first frame's time
         next_t = start
         rate = float(s.average_rate or s.guessed_rate or 25)
         size = None
@@ -314,13 +342,16 @@ def audio_to_wav(path, out, sr: int = 16000, *, warnings: list | None = None, st
             return None
         a = c.streams.audio[0]
         res = av.AudioResampler(format="s16", layout="mono", rate=sr)
+        zero = _seek(c, a, start)
         try:
             with sf.SoundFile(str(out), "w", samplerate=sr, channels=1, subtype="PCM_16") as f:
                 a0, a1 = round(start * sr), None if end is None else round(end * sr)
-                seen = 0  # samples decoded so far (the resampler's output is continuous from 0)
+                seen = None  # samples before the next one out (the resampler's output is continuous)
 
                 def put(frames):
                     nonlocal n, seen
+                    if seen is None:
+                        seen = 0
                     for fr in frames:
                         x = fr.to_ndarray().reshape(-1)
                         lo, hi = max(0, a0 - seen), len(x) if a1 is None else max(0, min(len(x), a1 - seen))
@@ -329,6 +360,8 @@ def audio_to_wav(path, out, sr: int = 16000, *, warnings: list | None = None, st
                             f.write(x[lo:hi])
                             n += hi - lo
                 for frame in c.decode(a):
+                    if seen is None and zero is not None and frame.time is not None:
+                        seen = max(0, round((frame.time - zero) * sr))  # seeked: where this frame sits
                     put(res.resample(frame))
                 put(res.resample(None))
         except av.error.FFmpegError as exc:

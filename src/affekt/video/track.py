@@ -5,8 +5,11 @@ person. For every live track it predicts where the face is at the frame's time (
 of the box centre and size, fitted to the track's last few observations), scores each detection
 against each prediction by IoU and, when the caller passes appearance features (e.g. a face
 embedding per box), by cosine similarity to the track's running mean feature, and pairs them with
-the Hungarian algorithm (``scipy.optimize.linear_sum_assignment``). A detection left over starts a
-new track; a track not seen for more than ``max_age`` *seconds* is retired. Times are seconds, not
+the Hungarian algorithm (``scipy.optimize.linear_sum_assignment``). A track not seen for more than
+``max_age`` *seconds* leaves the live set; for ``reid_age`` seconds more it can still be taken up
+again by a detection no live track took that sits where it was last seen (centre within one box
+width, size within 2x): a face the detector missed for a few seconds (turned away, looking down)
+keeps its id. A detection left over after that starts a new track. Times are seconds, not
 frame numbers, because frames may be sampled at a variable rate (variable-frame-rate phone video,
 frames dropped by the decoder).
 
@@ -134,7 +137,10 @@ class FaceTracker:
     """Links face boxes over sampled frames into tracks (one id per person), SORT-like.
 
     ``iou_threshold``: the least IoU between a detection and a track's predicted box to pair them.
-    ``max_age``: seconds a track survives without a detection before it is retired.
+    ``max_age``: seconds a track survives without a detection before it leaves the live set.
+    ``reid_age``: seconds after that during which a detection where the track was last seen takes
+    it up again (0: never; a new person who sits down where another left within that time takes
+    the old id).
     ``min_hits``: detections a track needs to count as a person (:meth:`confirmed`).
     ``appearance_weight``: share of the pairing cost given to appearance when features are passed
     (the rest is 1 - IoU). ``min_similarity``: the cosine similarity that lets a detection join a
@@ -145,11 +151,13 @@ class FaceTracker:
 
     def __init__(self, *, iou_threshold: float = 0.2, max_age: float = 1.0, min_hits: int = 2,
                  appearance_weight: float = 0.3, min_similarity: float = 0.7,
-                 feature_momentum: float = 0.8):
+                 feature_momentum: float = 0.8, reid_age: float = 5.0):
         if not 0.0 < iou_threshold <= 1.0:
             raise InputError(f"iou_threshold must be in (0, 1]; got {iou_threshold}")
         if not max_age >= 0.0:
             raise InputError(f"max_age must be >= 0 seconds; got {max_age}")
+        if not reid_age >= 0.0:
+            raise InputError(f"reid_age must be >= 0 seconds; got {reid_age}")
         if min_hits < 1:
             raise InputError(f"min_hits must be >= 1; got {min_hits}")
         if not 0.0 <= appearance_weight <= 1.0:
@@ -162,7 +170,9 @@ class FaceTracker:
         self.appearance_weight = float(appearance_weight)
         self.min_similarity = float(min_similarity)
         self.feature_momentum = float(feature_momentum)
+        self.reid_age = float(reid_age)
         self._live: list[_Track] = []
+        self._lost: list[_Track] = []
         self._all: dict[int, _Track] = {}
         self._t: float | None = None
 
@@ -177,8 +187,10 @@ class FaceTracker:
         det = _check_boxes(boxes)
         feats = self._check_features(features, len(det))
         self._t = t
-        # retire the tracks not seen for more than max_age seconds
+        # tracks not seen for more than max_age seconds leave the live set; lost ones too old retire
+        self._lost += [tr for tr in self._live if t - tr.last > self.max_age]
         self._live = [tr for tr in self._live if t - tr.last <= self.max_age]
+        self._lost = [tr for tr in self._lost if t - tr.last <= self.max_age + self.reid_age]
 
         pairs = self._match(t, det, feats)
         ids: list[int] = [-1] * len(det)
@@ -187,6 +199,14 @@ class FaceTracker:
             tr = self._live[k]
             tr.add(t, cxcywh[d], None if feats is None else feats[d], self.feature_momentum)
             ids[d] = tr.id
+        left = [d for d in range(len(det)) if ids[d] < 0]
+        for d, k in self._rejoin(cxcywh[left]) if left and self._lost else []:
+            tr = self._lost[k]
+            tr.add(t, cxcywh[left[d]], None if feats is None else feats[left[d]], self.feature_momentum)
+            ids[left[d]] = tr.id
+        back = {ids[d] for d in left if ids[d] >= 0}
+        self._live += [tr for tr in self._lost if tr.id in back]
+        self._lost = [tr for tr in self._lost if tr.id not in back]
         for d in range(len(det)):
             if ids[d] < 0:  # no track took it: a new one starts here
                 tr = _Track(id=len(self._all), first=t)
@@ -233,6 +253,18 @@ class FaceTracker:
         if n and dims and f.shape[1] not in dims:
             raise InputError(f"features have {f.shape[1]} columns; earlier frames had {dims.pop()}")
         return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+
+    def _rejoin(self, det: np.ndarray) -> list[tuple[int, int]]:
+        """Pairs (detection index, lost-track index) of detections (cx, cy, w, h) that sit where a
+        lost track was last seen: centre within one box width, size within 2x; nearest first."""
+        last = np.stack([np.asarray(tr.obs[-1][1:], dtype=np.float64) for tr in self._lost])
+        dist = np.linalg.norm(det[:, None, :2] - last[None, :, :2], axis=2)
+        ratio = det[:, None, 2] / last[None, :, 2]
+        gate = (dist < np.maximum(det[:, None, 2], last[None, :, 2])) & (ratio >= 0.5) & (ratio <= 2.0)
+        if not gate.any():
+            return []
+        rows, cols = linear_sum_assignment(np.where(gate, dist, _REFUSED))
+        return [(int(r), int(c)) for r, c in zip(rows, cols) if gate[r, c]]
 
     def _match(self, t: float, det: np.ndarray, feats: np.ndarray | None) -> list[tuple[int, int]]:
         """Pairs (detection index, live-track index) by Hungarian on the gated cost."""
