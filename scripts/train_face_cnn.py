@@ -43,6 +43,8 @@ ap.add_argument("--width", type=int, default=32)
 ap.add_argument("--mixup", type=float, default=0.0)
 ap.add_argument("--cutmix", type=float, default=0.0)
 ap.add_argument("--erase", type=float, default=0.25)
+ap.add_argument("--degrade", type=float, default=0.0,
+                help="share of training faces given another camera's look (resolution, gamma, contrast, noise)")
 ap.add_argument("--smoothing", type=float, default=0.1)
 ap.add_argument("--freeze-epochs", type=int, default=0)
 ap.add_argument("--lr-decay", type=float, default=0.7)
@@ -102,7 +104,7 @@ if a.extra_crops:
     Xdv, ydv = np.concatenate([Xdv, XE[dv & found]]), np.concatenate([ydv, y_stop[dv & found]])
 hist = _train.train(net, spec, Xtr, Ttr, Xdv, ydv,
                     epochs=a.epochs, batch=a.batch, lr=a.lr, weight_decay=a.weight_decay,
-                    smoothing=a.smoothing, mixup=a.mixup, cutmix=a.cutmix, erase=a.erase,
+                    smoothing=a.smoothing, mixup=a.mixup, cutmix=a.cutmix, erase=a.erase, degrade=a.degrade,
                     freeze_epochs=a.freeze_epochs, lr_decay=a.lr_decay, seed=a.seed, checkpoint_dir=out / "ckpt",
                     log=lambda s: print(s, flush=True))
 torch.save(net.state_dict(), out / "net.pt")

@@ -62,11 +62,15 @@ def to_input(faces: np.ndarray, spec: NetSpec, *, flip: bool = False) -> torch.T
 
 
 def augment(faces: np.ndarray, spec: NetSpec, gen: torch.Generator, *, rotate: float = 10.0,
-            scale: tuple[float, float] = (0.9, 1.1), shift: float = 0.08, erase: float = 0.25) -> torch.Tensor:
+            scale: tuple[float, float] = (0.9, 1.1), shift: float = 0.08, erase: float = 0.25,
+            degrade: float = 0.0) -> torch.Tensor:
     """Random rotation, scaling, shift and horizontal flip in one resampling to the input size,
-    then random erasing (a grey rectangle) on a share ``erase`` of the batch."""
+    then random erasing (a grey rectangle) on a share ``erase`` of the batch. ``degrade``: the
+    share of faces first given another camera's look (see :func:`degrade_faces`)."""
     x = torch.from_numpy(np.ascontiguousarray(faces)).float().div_(255.0).unsqueeze(1)
     n = x.shape[0]
+    if degrade > 0:
+        x = degrade_faces(x, gen, degrade)
     ang = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(rotate)
     sc = torch.empty(n).uniform_(scale[0], scale[1], generator=gen)
     flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
@@ -88,6 +92,37 @@ def augment(faces: np.ndarray, spec: NetSpec, gen: torch.Generator, *, rotate: f
         mask = (my[:, :, None] & mx[:, None, :] & sel[:, None, None]).unsqueeze(1)
         x = torch.where(mask, torch.full_like(x, 0.5), x)
     return _normalise(x, spec)
+
+
+def degrade_faces(x: torch.Tensor, gen: torch.Generator, share: float) -> torch.Tensor:
+    """Another camera's look on a share of the faces ``x`` (n, 1, h, w) in [0, 1]: lower resolution
+    (down to 40-90% of the side and back, bilinear), gamma 0.6-1.6, contrast 0.6-1.3 about the
+    face's mean, brightness +-0.15 and sensor noise (sigma up to 0.04). Each of the four is drawn
+    for a face with probability 1/2, so the degraded faces vary."""
+    n, _, h, w = x.shape
+    sel = torch.rand(n, generator=gen) < share
+    if not bool(sel.any()):
+        return x
+    y = x[sel]
+    m = y.shape[0]
+    on = torch.rand(4, m, generator=gen) < 0.5
+    f = float(torch.empty(1).uniform_(0.4, 0.9, generator=gen))  # one factor per batch: one resize call
+    small = F.interpolate(y, size=(max(8, round(h * f)), max(8, round(w * f))), mode="bilinear",
+                          align_corners=False, antialias=True)
+    low = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+    y = torch.where(on[0].view(m, 1, 1, 1), low, y)
+    gamma = torch.exp(torch.empty(m).uniform_(math.log(0.6), math.log(1.6), generator=gen))
+    y = torch.where(on[1].view(m, 1, 1, 1), y.clamp(1e-4, 1).pow(gamma.view(m, 1, 1, 1)), y)
+    mean = y.mean(dim=(1, 2, 3), keepdim=True)
+    c = torch.empty(m).uniform_(0.6, 1.3, generator=gen).view(m, 1, 1, 1)
+    b = torch.empty(m).uniform_(-0.15, 0.15, generator=gen).view(m, 1, 1, 1)
+    y = torch.where(on[2].view(m, 1, 1, 1), (y - mean) * c + mean + b, y)
+    sigma = torch.rand(m, generator=gen).view(m, 1, 1, 1) * 0.04
+    noise = torch.randn(y.shape, generator=gen) * sigma
+    y = torch.where(on[3].view(m, 1, 1, 1), y + noise, y)
+    x = x.clone()
+    x[sel] = y.clamp(0, 1)
+    return x
 
 
 def mix(x: torch.Tensor, t: torch.Tensor, gen: torch.Generator, *, mixup: float = 0.0, cutmix: float = 0.0):
@@ -165,8 +200,8 @@ def logits(net, faces: np.ndarray, spec: NetSpec, *, batch: int = 256, tta: bool
 def train(net, spec: NetSpec, X: np.ndarray, T: np.ndarray, X_dev: np.ndarray | None = None,
           y_dev: np.ndarray | None = None, *, epochs: int = 20, batch: int = 64, lr: float = 1e-3,
           weight_decay: float = 5e-4, smoothing: float = 0.1, mixup: float = 0.0, cutmix: float = 0.0,
-          erase: float = 0.25, rotate: float = 10.0, freeze_epochs: int = 0, lr_decay: float = 0.5,
-          warmup: float = 0.3, patience: int | None = None, seed: int = 0, checkpoint_dir=None,
+          erase: float = 0.25, rotate: float = 10.0, degrade: float = 0.0, freeze_epochs: int = 0,
+          lr_decay: float = 0.5, warmup: float = 0.3, patience: int | None = None, seed: int = 0, checkpoint_dir=None,
           progress: bool = True, class_weight: np.ndarray | None = None, log=None) -> dict:
     """Train ``net`` on uint8 faces ``X`` and target distributions ``T`` (n, k); early stopping on
     dev accuracy (``y_dev`` integer labels). ``freeze_epochs``: epochs that train only the head of
@@ -187,7 +222,7 @@ def train(net, spec: NetSpec, X: np.ndarray, T: np.ndarray, X_dev: np.ndarray | 
         order = torch.randperm(len(X), generator=gen).numpy()
         for s in range(0, len(order) - batch + 1, batch):  # drop the ragged last batch (BatchNorm)
             idx = np.sort(order[s:s + batch])
-            x = augment(X[idx], spec, gen, rotate=rotate, erase=erase)
+            x = augment(X[idx], spec, gen, rotate=rotate, erase=erase, degrade=degrade)
             x, t = mix(x, T_t[idx], gen, mixup=mixup, cutmix=cutmix)
             yield (x,), t
 

@@ -209,8 +209,8 @@ class FaceCNN(FaceClassifier):
     def __init__(self, arch: str = "vgg", epochs: int = 30, batch: int = 64, lr: float = 1e-3,
                  width: int = 32, size: int | None = None, weight_decay: float = 5e-4, smoothing: float = 0.1,
                  mixup: float = 0.0, cutmix: float = 0.0, erase: float = 0.25, rotate: float = 10.0,
-                 freeze_epochs: int = 0, lr_decay: float = 0.7, pretrained: bool = True, tta: bool = True,
-                 seed: int = 0, checkpoint_dir: str | None = None):
+                 degrade: float = 0.0, freeze_epochs: int = 0, lr_decay: float = 0.7, pretrained: bool = True,
+                 tta: bool = True, seed: int = 0, checkpoint_dir: str | None = None):
         self.arch = arch
         self.epochs = epochs
         self.batch = batch
@@ -223,6 +223,7 @@ class FaceCNN(FaceClassifier):
         self.cutmix = cutmix
         self.erase = erase
         self.rotate = rotate
+        self.degrade = degrade
         self.freeze_epochs = freeze_epochs
         self.lr_decay = lr_decay
         self.pretrained = pretrained
@@ -250,7 +251,7 @@ class FaceCNN(FaceClassifier):
                             epochs=self.epochs, batch=min(self.batch, max(2, len(X) // 2)), lr=self.lr,
                             weight_decay=self.weight_decay, smoothing=self.smoothing, mixup=self.mixup,
                             cutmix=self.cutmix, erase=self.erase, rotate=self.rotate,
-                            freeze_epochs=self.freeze_epochs, lr_decay=self.lr_decay, seed=self.seed,
+                            degrade=getattr(self, "degrade", 0.0), freeze_epochs=self.freeze_epochs, lr_decay=self.lr_decay, seed=self.seed,
                             checkpoint_dir=self.checkpoint_dir, progress=len(X) > 2000)
         self.net_, self.spec_ = net.eval(), spec
         self.history_ = hist["history"]
