@@ -289,6 +289,16 @@ def _torch_if_installed():
     return torch
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_home(tmp_path_factory):
+    """``affekt train`` keeps features under $XDG_CACHE_HOME/affekt when AFFEKT_CACHE is unset: in
+    the tests that is a session folder, never the user's own cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="module")
 def speech_env(tmp_path_factory):
     """A private AFFEKT_HOME; AFFEKT_CACHE pointed at a per-session folder (the cache is opt-in;

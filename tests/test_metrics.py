@@ -15,6 +15,19 @@ def test_single_label_metrics_match_hand_counts():
     assert m["per_class"]["b"]["precision"] == pytest.approx(0.5)
 
 
+def test_expected_calibration_error():
+    # scores of 0.8 for the top label, right 3 times in 4: |0.75 - 0.8| = 0.05 in the one bin used
+    P = np.array([[0.8, 0.2], [0.8, 0.2], [0.2, 0.8], [0.8, 0.2]])
+    Y = np.eye(2, dtype=int)[[0, 0, 1, 1]]
+    D = np.eye(2, dtype=int)[P.argmax(1)]
+    m = classification_metrics(Y, D, P, ["a", "b"], multi_label=False)
+    assert m["ece"] == pytest.approx(0.05)
+    # two bins: 0.95 right (gap 0.05), 0.55 wrong (gap 0.55), each half of the items
+    P = np.array([[0.95, 0.05], [0.55, 0.45]])
+    m = classification_metrics(np.eye(2, dtype=int)[[0, 1]], np.eye(2, dtype=int)[[0, 0]], P, ["a", "b"], False)
+    assert m["ece"] == pytest.approx((0.05 + 0.55) / 2)
+
+
 def test_ccc_is_one_for_identity_and_penalises_bias():
     x = np.linspace(1, 5, 50)
     assert ccc(x, x) == pytest.approx(1.0)

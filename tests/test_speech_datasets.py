@@ -7,6 +7,7 @@ import pytest
 from conftest import touch
 
 from affekt.core.errors import DataError, LabelError
+from affekt.core.labels import get_mapping
 from affekt.datasets import concat, load_dataset
 
 
@@ -222,11 +223,40 @@ def test_csv_errors(tmp_path, wav_bytes):
         load_dataset("csv", tmp_path / "nope.csv", modality="speech")
 
 
+# ---------------------------------------------------------------------------------- URDU, ASED
+def test_urdu(tmp_path, wav_bytes):
+    files = ["Angry/SM1_F10_A010.wav", "Happy/SM1_F11_H001.wav", "Neutral/SF6_F2_N003.wav", "Sad/SM24_F1_S020.wav",
+             "Sad/SM5_F3_S021.wav", "Angry/SM5_F4_A022.wav"]
+    ds = load_dataset("urdu", touch(tmp_path, files + ["Angry/notes.wav", "Happy/SX1_F1_H001.wav"], wav_bytes))
+    df = check_common(ds, len(files), "ekman")
+    assert ds.info["skipped_files"] == 2
+    rows = rows_by_file(ds)
+    assert rows["SM1_F10_A010"]["labels"] == ["anger"] and rows["SM1_F10_A010"]["speaker"] == "SM1"
+    assert rows["SF6_F2_N003"]["gender"] == "female" and rows["SF6_F2_N003"]["labels"] == ["neutral"]
+    assert rows["SM24_F1_S020"]["labels"] == ["sadness"] and rows["SM1_F11_H001"]["labels"] == ["happiness"]
+    assert df.groupby("speaker")["fold"].nunique().max() == 1  # folds never split a speaker
+    assert rows["SM5_F3_S021"]["fold"] != rows["SM24_F1_S020"]["fold"]  # the two largest: different folds
+
+
+def test_ased(tmp_path, wav_bytes):
+    files = ["01Neutral/n1-01-01-01-03.wav", "02Fearful/f2-02-01-02-50.wav", "03Happy/h3-03-02-01-03.wav",
+             "04Sad/s4-01-01-02-50.wav", "05Angry/a5-03-01-02-50.wav"]
+    ds = load_dataset("ased", touch(tmp_path, files + ["05Angry/x5-03-01-02-50.wav"], wav_bytes))
+    df = check_common(ds, len(files), "ekman")
+    assert ds.info["skipped_files"] == 1
+    rows = rows_by_file(ds)
+    assert rows["a5-03-01-02-50"]["labels"] == ["anger"] and rows["a5-03-01-02-50"]["gender"] == "male"
+    assert rows["n1-01-01-01-03"]["speaker"] == "03" and rows["n1-01-01-01-03"]["gender"] == "female"
+    assert rows["f2-02-01-02-50"]["labels"] == ["fear"] and rows["s4-01-01-02-50"]["labels"] == ["sadness"]
+    assert set(df[df["speaker"] == "50"]["fold"]) == {rows["a5-03-01-02-50"]["fold"]}
+
+
 # ------------------------------------------------------------------------------- layout errors
 @pytest.mark.parametrize("name,convention", [
     ("ravdess", "Actor_XX/03-01-EE-II-SS-RR-AA.wav"), ("tess", "<SPK>_<word>_<emo>.wav"),
     ("cremad", "AudioWAV/<actor>_<sentence>_<EMO>_<level>.wav"), ("emodb", "wav/<spk><text><E><version>.wav"),
-    ("savee", "AudioData/<SPK>/<e><nn>.wav"), ("folder", "<root>/<label>/*.wav")])
+    ("savee", "AudioData/<SPK>/<e><nn>.wav"), ("urdu", "S<M|F><n>_F<n>_<A|H|N|S><n>.wav"),
+    ("ased", "<e><n>-<sentence>-<take>-<01|02>-<speaker>.wav"), ("folder", "<root>/<label>/*.wav")])
 def test_empty_or_misnamed_folder_is_a_clear_error(tmp_path, wav_bytes, name, convention):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError) as e:
@@ -254,7 +284,10 @@ def test_concat_into_ekman(tmp_path, wav_bytes):
     emodb = load_dataset("emodb", touch(tmp_path / "emo", ["wav/03a01La.wav", "wav/03a01Wa.wav"], wav_bytes))
     both = concat([rav, tess, emodb], "ekman")
     df = both.split("all")
-    assert both.label_space.name == "ekman" and both.name == "ravdess+tess+emodb"
+    # the labels these clips have, in Ekman's order (a model cannot learn the others); viewable as ekman
+    assert both.label_space.name == "ekman-subset" and both.label_space.labels == ("anger", "fear", "neutral")
+    assert get_mapping(both.label_space, "ekman").target.name == "ekman"
+    assert both.name == "ravdess+tess+emodb"
     assert [lab[0] for lab in df["labels"]] == ["neutral", "anger", "fear", "anger"]  # calm -> neutral; boredom dropped
     assert list(df["corpus"]) == ["ravdess", "ravdess", "tess", "emodb"]
     assert list(df["speaker"]) == ["ravdess:actor01", "ravdess:actor02", "tess:YAF", "emodb:03"]

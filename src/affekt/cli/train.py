@@ -41,7 +41,7 @@ def _datasets(modality: str, names: list[str], dirs: list[Path], label_space: st
 @friendly
 def train(ctx: typer.Context,
           dataset: List[str] = typer.Option(..., help="text: goemotions | carer | emobank | csv; speech: ravdess | "
-                                            "tess | cremad | emodb | savee | folder | csv. Repeat to combine corpora."),
+                                            "tess | cremad | emodb | savee | urdu | ased | folder | csv. Repeat to combine corpora."),
           data_dir: List[Path] = typer.Option(..., help="Folder (or table file for csv) as the dataset is published; "
                                               "one per --dataset."),
           output: Path = typer.Option(..., "--output", "-o", help="Folder to save the model in (under $AFFEKT_HOME/models "
@@ -53,7 +53,9 @@ def train(ctx: typer.Context,
           cv: Optional[int] = typer.Option(None, help="Also report K-fold cross-validation on the training data "
                                            "(train+dev; grouped if --group-column)."),
           protocol: Optional[str] = typer.Option(None, help="CV protocol: kfold, group-kfold, logo (leave-one-group-out, "
-                                                 "e.g. leave-one-speaker-out), loo, folds (the corpus's own folds)."),
+                                                 "e.g. leave-one-speaker-out), loo, folds (the corpus's own folds), loco "
+                                                 "(leave-one-corpus-out over several --dataset: each held-out corpus "
+                                                 "scored on its own labels)."),
           tune_trials: int = typer.Option(0, "--tune", help="Optuna trials on the dev split before training."),
           param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="Family parameter key=value (JSON values)."),
           seed: int = typer.Option(0),
@@ -62,8 +64,10 @@ def train(ctx: typer.Context,
           speaker_by: Optional[str] = SpeakerByOpt):
     """Train a model family on a dataset, evaluate it (test split, or cross-validation where that is
     the honest choice), save it with its card."""
+    from affekt.core.cache import cache_on_disk_by_default
     from affekt.training.pipeline import train as run
 
+    cache_on_disk_by_default()
     params = parse_params(param)
     ds = _datasets(modality, dataset, data_dir, label_space, text_column=text_column, label_column=label_column,
                    label_sep=label_sep, group_column=group_column, speaker_by=speaker_by)
@@ -110,9 +114,11 @@ def evaluate(model: str = typer.Option(..., "--model", "-m"), dataset: str = typ
              label_sep: Optional[str] = typer.Option(None), speaker_by: Optional[str] = SpeakerByOpt):
     """Evaluate a model on a dataset (its test split, or all of a table without splits); write a report."""
     from affekt.cli.common import check_label_space
+    from affekt.core.cache import cache_on_disk_by_default
     from affekt.evaluation.evaluate import evaluate as run
     from affekt.evaluation.report import write_report
 
+    cache_on_disk_by_default()
     m = load(model)
     check_label_space(m, label_space)
     ds = _datasets(m.modality, [dataset], [data_dir], None, text_column=text_column, label_column=label_column,
@@ -133,8 +139,10 @@ def tune(dataset: str = typer.Option(...), data_dir: Path = typer.Option(...),
          text_column: str = typer.Option("text"), label_column: Optional[List[str]] = typer.Option(None),
          label_sep: Optional[str] = typer.Option(None), seed: int = typer.Option(0)):
     """Search a family's hyperparameters with optuna on the dev split."""
+    from affekt.core.cache import cache_on_disk_by_default
     from affekt.training.tuning import tune as run
 
+    cache_on_disk_by_default()
     base = parse_params(param)
     ds = _datasets(modality, [dataset], [data_dir], None, text_column=text_column, label_column=label_column,
                    label_sep=label_sep)

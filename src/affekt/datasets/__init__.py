@@ -5,15 +5,16 @@ from affekt.core.errors import DataError
 from affekt.datasets.base import Dataset
 
 TEXT_DATASETS = ("goemotions", "carer", "emobank", "csv")
-SPEECH_DATASETS = ("ravdess", "tess", "cremad", "emodb", "savee", "folder", "csv")
+SPEECH_DATASETS = ("ravdess", "tess", "cremad", "emodb", "savee", "urdu", "ased", "folder", "csv")
 
 
 def load_dataset(name: str, data_dir, modality: str = "text", **kw) -> Dataset:
     """Text: goemotions, carer, emobank or csv (any CSV/TSV/JSONL table; see table.load).
-    Speech: ravdess, tess, cremad, emodb, savee, folder (one sub-folder per label) or csv
+    Speech: ravdess, tess, cremad, emodb, savee, urdu, ased, folder (one sub-folder per label) or csv
     (path, label, speaker columns); see :mod:`affekt.datasets.speech`."""
     name = name.lower()
-    if modality == "speech" or name in ("ravdess", "tess", "cremad", "crema-d", "emodb", "savee", "folder"):
+    if modality == "speech" or name in ("ravdess", "tess", "cremad", "crema-d", "emodb", "savee", "urdu", "ased",
+                                        "folder"):
         from affekt.datasets import speech
 
         if name == "folder":
@@ -41,6 +42,22 @@ def load_dataset(name: str, data_dir, modality: str = "text", **kw) -> Dataset:
     return mod.load(data_dir)
 
 
+def present_labels(space, labels):
+    """``space`` cut down to the labels that occur in ``labels`` (one label or a list per item), in
+    its order, named ``<space>-subset`` when some are missing: corpora mapped into Ekman's seven
+    rarely have all seven, and a model cannot learn a label it never sees. Such a space still maps
+    to ``space`` by name (``--label-space``)."""
+    from affekt.core.labels import LabelSpace
+
+    seen = set()
+    for v in labels:
+        seen.update([v] if isinstance(v, str) else v)
+    keep = tuple(lab for lab in space.labels if lab in seen)
+    if len(keep) == len(space.labels) or not keep:
+        return space
+    return LabelSpace(f"{space.name}-subset", keep, space.multi_label, space.description)
+
+
 def concat(datasets: list[Dataset], label_space) -> Dataset:
     """Several corpora as one (labels mapped into ``label_space``; speakers prefixed by corpus)."""
     import pandas as pd
@@ -49,16 +66,20 @@ def concat(datasets: list[Dataset], label_space) -> Dataset:
 
     space = get_label_space(label_space)
     frames = []
+    seen: dict[str, int] = {}
     for d in datasets:
+        seen[d.name] = seen.get(d.name, 0) + 1  # two corpora of one name (two train.csv) stay two corpora
+        name = d.name if seen[d.name] == 1 else f"{d.name}-{seen[d.name]}"
         df = d.split("all").copy()
         m = get_mapping(d.label_space, space)
         df["labels"] = [m.map_labels(labs) for labs in df["labels"]]
         df = df[[len(labs) > 0 for labs in df["labels"]]]
         if d.group:
             df[d.group] = [f"{d.name}:{g}" for g in df[d.group]]
-        df["corpus"] = d.name
+        df["corpus"] = name
         frames.append(df)
     out = pd.concat(frames, ignore_index=True)
+    space = present_labels(space, out["labels"])
     first = datasets[0]
     info = {"licence": "; ".join(f"{d.name}: {d.info.get('licence', '?')}" for d in datasets)}
     known = [d.info.get("speakers_known") for d in datasets]

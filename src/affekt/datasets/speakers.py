@@ -59,6 +59,8 @@ def speaker_independence(dataset, protocol: str, *, warn: bool = True) -> dict:
     known = dataset.info.get("speakers_known")
     if known is None:  # not a speech dataset
         return {}
+    if protocol == "loco":  # corpora do not share speakers
+        return {"speaker_independent": True}
     if not known:
         note = NO_SPEAKERS
     elif protocol in ("group-kfold", "logo") and dataset.group == "speaker":

@@ -11,6 +11,10 @@ tess       ``<Folder>/<SPK>_<word>_<emo>.wav``, speaker from the folder (OAF/YAF
 cremad     ``AudioWAV/<actor>_<sentence>_<EMO>_<level>.wav``; gender from VideoDemographics.csv.
 emodb      ``wav/<spk><text><E><v>.wav`` (Berlin EmoDB, German letters: W anger, L boredom, ...).
 savee      ``AudioData/<SPK>/<e><nn>.wav`` or ``<SPK>_<e><nn>.wav`` (4 male speakers).
+urdu       ``<Angry|Happy|Neutral|Sad>/S<M|F><speaker>_F<file>_<A|H|N|S><n>.wav`` (Urdu talk shows;
+           gender from the name); folds: 5 groups of speakers.
+ased       ``<nn><Emotion>/<e><n>-<sentence>-<take>-<01 F|02 M>-<speaker>.wav`` (Amharic, 65
+           speakers); folds: 5 groups of speakers.
 folder     ``<root>/<label>/**/*.wav``; speakers from ``speaker_by`` (below), else unknown.
 csv        a table with path, label and (optional) speaker/gender columns; paths relative to it;
            speakers from the ``speaker`` column or ``speaker_by``, else unknown.
@@ -39,7 +43,7 @@ from affekt.datasets.speakers import speakers_of
 from affekt.io.audio import AUDIO_SUFFIXES
 
 
-SPEECH_DATASETS = ("ravdess", "tess", "cremad", "emodb", "savee", "folder", "csv")
+SPEECH_DATASETS = ("ravdess", "tess", "cremad", "emodb", "savee", "urdu", "ased", "folder", "csv")
 
 _RAVDESS_EMO = {"01": "neutral", "02": "calm", "03": "happiness", "04": "sadness", "05": "anger",
                 "06": "fear", "07": "disgust", "08": "surprise"}
@@ -49,12 +53,28 @@ _TESS_EMO = {"angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "h
 _CREMAD_EMO = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happiness", "NEU": "neutral", "SAD": "sadness"}
 _EMODB_EMO = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness", "T": "sadness", "N": "neutral"}
 _EMODB_MALE = {"03", "10", "11", "12", "15"}
+_URDU_EMO = {"A": "anger", "H": "happiness", "N": "neutral", "S": "sadness"}
+_ASED_EMO = {"a": "anger", "f": "fear", "h": "happiness", "n": "neutral", "s": "sadness"}
 _SAVEE_EMO = {"a": "anger", "d": "disgust", "f": "fear", "h": "happiness", "n": "neutral",
               "sa": "sadness", "su": "surprise"}
 
 
 def _audio_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+
+
+def _named(root: Path, pattern: str) -> tuple[list[tuple[Path, re.Match]], int]:
+    """The audio files under ``root`` whose name (without suffix) matches ``pattern``, with the
+    match, and how many others there were (reported as skipped)."""
+    pat = re.compile(pattern)
+    named, skipped = [], 0
+    for p in _audio_files(root):
+        m = pat.match(p.stem)
+        if m:
+            named.append((p, m))
+        else:
+            skipped += 1
+    return named, skipped
 
 
 def _finish(name: str, rows: list[dict], space: LabelSpace, root: Path, licence: str, expected: str,
@@ -134,13 +154,9 @@ def load_cremad(data_dir) -> Dataset:
 
 def load_emodb(data_dir) -> Dataset:
     root = need_dir(data_dir)
-    rows, skipped = [], 0
-    pat = re.compile(r"^(\d\d)([abc]\d\d)([WLEAFTN])([a-z])$")
-    for p in _audio_files(root):
-        m = pat.match(p.stem)
-        if not m:
-            skipped += 1
-            continue
+    rows = []
+    named, skipped = _named(root, r"^(\d\d)([abc]\d\d)([WLEAFTN])([a-z])$")
+    for p, m in named:
         spk = m.group(1)
         rows.append({"path": str(p), "labels": [_EMODB_EMO[m.group(3)]], "speaker": spk,
                      "gender": "male" if spk in _EMODB_MALE else "female", "fold": 0, "text": m.group(2)})
@@ -165,6 +181,46 @@ def load_savee(data_dir) -> Dataset:
                      "fold": ("DC", "JE", "JK", "KL").index(spk)})
     return _finish("savee", rows, EKMAN, root, "free for research (University of Surrey)",
                    "AudioData/<SPK>/<e><nn>.wav or <SPK>_<e><nn>.wav", skipped)
+
+
+def _speaker_folds(rows: list[dict], k: int = 5) -> None:
+    """A corpus without folds of its own: ``k`` speaker-disjoint folds, the speakers (largest
+    first) each given to the fold with the fewest clips so far."""
+    counts: dict = {}
+    for r in rows:
+        counts[r["speaker"]] = counts.get(r["speaker"], 0) + 1
+    size, fold_of = [0] * k, {}
+    for spk in sorted(counts, key=lambda s: (-counts[s], s)):
+        f = size.index(min(size))
+        fold_of[spk], size[f] = f, size[f] + counts[spk]
+    for r in rows:
+        r["fold"] = fold_of[r["speaker"]]
+
+
+def load_urdu(data_dir) -> Dataset:
+    root = need_dir(data_dir)
+    rows = []
+    named, skipped = _named(root, r"^S([MF])(\d+)_F\d+_([AHNS])\d+$")
+    for p, m in named:
+        rows.append({"path": str(p), "labels": [_URDU_EMO[m.group(3)]], "speaker": f"S{m.group(1)}{m.group(2)}",
+                     "gender": "male" if m.group(1) == "M" else "female"})
+    if rows:
+        _speaker_folds(rows)
+    return _finish("urdu", rows, EKMAN, root, "research use only (the authors' README); not redistributable",
+                   "<Emotion>/S<M|F><n>_F<n>_<A|H|N|S><n>.wav", skipped)
+
+
+def load_ased(data_dir) -> Dataset:
+    root = need_dir(data_dir)
+    rows = []
+    named, skipped = _named(root, r"^([afhns])\d*-(\d+)-(\d+)-(0[12])-(\d+)$")
+    for p, m in named:
+        rows.append({"path": str(p), "labels": [_ASED_EMO[m.group(1)]], "speaker": m.group(5),
+                     "gender": "female" if m.group(4) == "01" else "male", "sentence": m.group(2)})
+    if rows:
+        _speaker_folds(rows)
+    return _finish("ased", rows, EKMAN, root, "none stated; research use, cite Retta et al. 2022",
+                   "<nn><Emotion>/<e><n>-<sentence>-<take>-<01|02>-<speaker>.wav", skipped)
 
 
 def load_folder(data_dir, speaker_by: str | None = None, speaker_pattern: str | None = None) -> Dataset:
@@ -260,4 +316,4 @@ def load_csv(path, path_column: str = "path", label_column: str = "label", speak
 
 
 LOADERS = {"ravdess": load_ravdess, "tess": load_tess, "cremad": load_cremad, "crema-d": load_cremad,
-           "emodb": load_emodb, "savee": load_savee}
+           "emodb": load_emodb, "savee": load_savee, "urdu": load_urdu, "ased": load_ased}

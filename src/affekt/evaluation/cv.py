@@ -3,7 +3,9 @@
 ``given`` (the dataset's own split), ``kfold`` (stratified for single-label data),
 ``group-kfold`` (by speaker/subject/any column), ``logo`` (leave-one-group-out, e.g.
 leave-one-speaker-out), ``folds`` (the dataset's predefined folds, e.g. RAVDESS's six groups of
-four actors), ``loo`` (leave-one-out, for small sets).
+four actors), ``loo`` (leave-one-out, for small sets), ``loco`` (leave-one-corpus-out: train on
+all corpora but one, test on the one left out, for each in turn; each held-out corpus is scored
+on its own labels, see :func:`loco_checks`).
 
 Classification results also pool every fold's out-of-fold predictions (one confusion matrix
 over the whole corpus) and, given ``attributes`` (gender, age group...), split every metric by
@@ -18,7 +20,7 @@ from sklearn import model_selection as ms
 from affekt.core.errors import DataError
 from affekt.evaluation.evaluate import evaluate_regression
 
-PROTOCOLS = ("kfold", "group-kfold", "logo", "folds", "loo")
+PROTOCOLS = ("kfold", "group-kfold", "logo", "folds", "loo", "loco")
 
 
 def make_splitter(protocol: str = "kfold", k: int = 5, *, stratify: bool = True, seed: int = 0):
@@ -26,7 +28,7 @@ def make_splitter(protocol: str = "kfold", k: int = 5, *, stratify: bool = True,
         return ms.StratifiedKFold(k, shuffle=True, random_state=seed) if stratify else ms.KFold(k, shuffle=True, random_state=seed)
     if protocol == "group-kfold":
         return ms.StratifiedGroupKFold(k, shuffle=True, random_state=seed) if stratify else ms.GroupKFold(k)
-    if protocol == "logo":
+    if protocol in ("logo", "loco"):  # loco: the corpus names are passed as groups
         return ms.LeaveOneGroupOut()
     if protocol == "loo":
         return ms.LeaveOneOut()
@@ -56,6 +58,8 @@ def cross_validate(estimator, X, y, *, protocol: str = "kfold", k: int = 5, grou
     """
     X = list(X)
     y_arr = np.asarray(y, dtype=object) if task == "classification" else np.asarray(y, dtype=np.float32)
+    if protocol == "loco":
+        loco_checks(groups, y, label_space)
     if protocol in ("group-kfold", "logo") and groups is None:
         raise DataError(f"protocol '{protocol}' needs a group column (speaker, subject...)")
     if protocol == "folds":
@@ -79,14 +83,25 @@ def cross_validate(estimator, X, y, *, protocol: str = "kfold", k: int = 5, grou
         Xtr = [X[i] for i in tr]
         Xte = [X[i] for i in te]
         if task == "classification":
+            fold_space = label_space
+            if protocol == "loco" and label_space is not None:  # the labels the training corpora have
+                from affekt.core.labels import get_label_space
+                from affekt.datasets import present_labels
+
+                fold_space = present_labels(get_label_space(label_space), y_arr[tr])
             if speakers is not None and getattr(m, "speaker_norm", False):
-                m.fit(Xtr, list(y_arr[tr]), label_space=label_space, speakers=[speakers[i] for i in tr])
+                m.fit(Xtr, list(y_arr[tr]), label_space=fold_space, speakers=[speakers[i] for i in tr])
                 P, D, space = m._proba_and_decisions(Xte, None, speakers=[speakers[i] for i in te])
             else:
-                m.fit(Xtr, list(y_arr[tr]), label_space=label_space)
+                m.fit(Xtr, list(y_arr[tr]), label_space=fold_space)
                 P, D, space = m._proba_and_decisions(Xte, None)
+            if fold_space is not label_space:  # back to the whole space (a label unseen in training: 0)
+                P, D, space = _widen(P, D, space, get_label_space(label_space))
             pooled.append((D, P, te, space))
-            if protocol != "loo":
+            if protocol == "loco":
+                folds_m.append({"corpus": str(groups[te[0]]),
+                                **_score_own_labels(P, D, space, list(y_arr[te]), attributes, te)})
+            elif protocol != "loo":
                 folds_m.append(_score(m, P, D, space, list(y_arr[te]), attributes, te))
         else:
             m.fit(Xtr, y_arr[tr])
@@ -109,7 +124,10 @@ def cross_validate(estimator, X, y, *, protocol: str = "kfold", k: int = 5, grou
                             if isinstance(src.get(key), float)})
             return summary
         summary["folds"] = folds_m
-        for key in ("macro_f1", "accuracy", "balanced_accuracy", "micro_f1", "weighted_f1", "mAP"):
+        if protocol == "loco":  # the matrix: one row per held-out corpus, on its own labels
+            keep = ("balanced_accuracy", "macro_f1", "accuracy", "ece", "n", "per_class", "labels_own", "by_attribute")
+            summary["by_corpus"] = {f["corpus"]: {key: f[key] for key in keep if key in f} for f in folds_m}
+        for key in ("macro_f1", "accuracy", "balanced_accuracy", "micro_f1", "weighted_f1", "mAP", "ece"):
             s = _mean_std(folds_m, key)
             if s:
                 summary[key] = s
@@ -129,6 +147,66 @@ def cross_validate(estimator, X, y, *, protocol: str = "kfold", k: int = 5, grou
             if vals:
                 summary[f"{dim}_pearson_r"] = {"mean": float(np.mean(vals)), "std": float(np.std(vals))}
     return summary
+
+
+def _widen(P, D, space, full):
+    """Scores over ``space`` (a subset of ``full``) as scores over ``full``, zero for the rest."""
+    idx = [full.index(lab) for lab in space.labels]
+    P2 = np.zeros((len(P), len(full)), dtype=np.asarray(P).dtype)
+    D2 = np.zeros((len(D), len(full)), dtype=np.asarray(D).dtype)
+    P2[:, idx], D2[:, idx] = P, D
+    return P2, D2, full
+
+
+def loco_checks(groups, y, label_space=None) -> None:
+    """Refuse a leave-one-corpus-out run that cannot mean anything: no corpus names, a single
+    corpus, a corpus of a single class, or a corpus whose labels no other corpus has."""
+    if groups is None:
+        raise DataError("leave-one-corpus-out (--protocol loco) needs several corpora: repeat --dataset/--data-dir "
+                        "and give --label-space (e.g. ekman) to put their labels in one space")
+    groups = [str(g) for g in groups]
+    corpora = sorted(set(groups))
+    if len(corpora) < 2:
+        raise DataError(f"leave-one-corpus-out needs at least 2 corpora; got only '{corpora[0]}': add another "
+                        f"--dataset/--data-dir, or use --protocol group-kfold within one corpus")
+    labs: dict = {c: set() for c in corpora}
+    for g, v in zip(groups, y):
+        labs[g].update([v] if isinstance(v, str) else v)
+    for c in corpora:
+        if len(labs[c]) < 2:
+            raise DataError(f"corpus '{c}' has a single class ({', '.join(sorted(labs[c])) or 'none'}) in this label "
+                            f"space: a held-out corpus needs at least 2 classes to be scored")
+    for c in corpora:
+        others = set().union(*(labs[o] for o in corpora if o != c))
+        shared = labs[c] & others
+        if len(shared) < 2:
+            raise DataError(f"corpus '{c}' shares {'no label' if not shared else 'only ' + next(iter(shared))} with the "
+                            f"other corpora ({', '.join(sorted(labs[c]))} vs {', '.join(sorted(others))}): a model "
+                            f"trained on them cannot be scored on it; map the labels into a common --label-space")
+
+
+def _score_own_labels(P, D, space, y_true: list, attributes: dict | None, idx) -> dict:
+    """A held-out corpus scored on its own labels: the answer is the top score among the labels
+    the corpus has (a corpus without "surprise" is not marked wrong for a "surprise" its
+    annotators could not give), and the macro averages run over those labels."""
+    from affekt.evaluation.metrics import classification_metrics
+
+    own = [i for i, lab in enumerate(space.labels)
+           if any(lab == v or (not isinstance(v, str) and lab in v) for v in y_true)]
+    Y = space.binarize(y_true)[:, own]
+    Ps = P[:, own] / np.clip(P[:, own].sum(1, keepdims=True), 1e-12, None)
+    Ds = np.eye(len(own), dtype=np.int8)[Ps.argmax(1)] if not space.multi_label else np.asarray(D)[:, own]
+    labels = [space.labels[i] for i in own]
+    res = classification_metrics(Y, Ds, Ps, labels, space.multi_label)
+    res["labels_own"] = labels
+    if attributes:
+        res["by_attribute"] = {}
+        for name, values in attributes.items():
+            vals = np.asarray(values, dtype=object)[idx]
+            res["by_attribute"][name] = {
+                str(v): classification_metrics(Y[vals == v], Ds[vals == v], Ps[vals == v], labels, space.multi_label)
+                for v in sorted(set(vals.tolist()), key=str)}
+    return res
 
 
 def _score(model, P, D, space, y_true: list, attributes: dict | None, idx) -> dict:

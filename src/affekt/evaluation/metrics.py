@@ -100,6 +100,10 @@ def classification_metrics(Y_true: np.ndarray, Y_pred: np.ndarray, scores: np.nd
             out["roc_auc_macro"] = _safe(skm.roc_auc_score, yt[keep], sc[keep], multi_class="ovr",
                                          average="macro", labels=idx)
             out["mAP"] = _safe(skm.average_precision_score, Y_true[:, idx], scores[:, idx], average="macro")
+        if scores is not None and len(yt):
+            P = np.asarray(scores, float)
+            conf = P[np.arange(len(yp)), yp] / np.maximum(P.sum(1), 1e-12)
+            out["ece"] = expected_calibration_error(conf, yp == yt)
         p, r, f, s = skm.precision_recall_fscore_support(yt, yp, labels=range(len(labels)), zero_division=0)
         out["confusion_matrix"] = skm.confusion_matrix(yt, yp, labels=range(len(labels))).tolist()
     out["labels"] = labels
@@ -110,6 +114,20 @@ def classification_metrics(Y_true: np.ndarray, Y_pred: np.ndarray, scores: np.nd
                               "support": int(s[i]), "predicted": int(Y_pred[:, i].sum())}
                         for i, lab in enumerate(labels) if present[i] or predicted[i]}
     return out
+
+
+def expected_calibration_error(confidence, correct, n_bins: int = 15) -> float:
+    """Expected calibration error of top-label confidences: the mean over 15 equal-width bins of
+    |accuracy - mean confidence|, each bin weighted by its share of items (Guo et al. 2017). 0 means
+    a score of 0.9 is right 90% of the time."""
+    c = np.asarray(confidence, float)
+    ok = np.asarray(correct, float)
+    if not len(c):
+        return float("nan")
+    b = np.minimum((c * n_bins).astype(int), n_bins - 1)
+    n = np.bincount(b, minlength=n_bins)
+    gap = np.abs(np.bincount(b, ok, n_bins) - np.bincount(b, c, n_bins))
+    return float(gap.sum() / n.sum())
 
 
 def regression_metrics(Y_true: np.ndarray, Y_pred: np.ndarray, names=("valence", "arousal", "dominance")) -> dict:

@@ -50,12 +50,35 @@ def cv_lines(cv: dict) -> list[str]:
         tail += f"; pooled n={cv['n']}"
     if cv.get("rows"):
         tail += f"; rows: {cv['rows']}"
+    if cv.get("protocol") == "loco" and cv.get("by_corpus"):
+        return loco_lines(cv)
     lines = [f"{cv.get('protocol', 'cv')} {k}-fold " + ", ".join(figs) + f" ({tail})"]
     for attr, groups in cv.get("by_attribute", {}).items():
         for g, d in groups.items():
             if "balanced_accuracy" in d:
                 lines.append(f"  {attr}={g}: balanced_accuracy {d['balanced_accuracy']['mean']:.3f} "
                              f"± {d['balanced_accuracy']['std']:.3f}")
+    return lines
+
+
+def loco_lines(cv: dict) -> list[str]:
+    """The leave-one-corpus-out matrix: one line per held-out corpus (UAR and macro-F1 on its own
+    labels, per gender where known), then the means."""
+    rows = cv["by_corpus"]
+    w = max(len(c) for c in rows)
+    lines = ["leave-one-corpus-out: trained on the other corpora, scored on each held-out corpus's own labels",
+             f"  {'held out':<{w}}  {'n':>6}  {'UAR':>5}  {'macro-F1':>8}  labels"]
+    for c, r in rows.items():
+        line = (f"  {c:<{w}}  {r['n']:>6}  {r['balanced_accuracy']:.3f}  {r['macro_f1']:>8.3f}  "
+                f"{len(r.get('labels_own', []))}")
+        for attr, groups in r.get("by_attribute", {}).items():
+            line += "  " + " ".join(f"{attr}={g}: UAR {d['balanced_accuracy']:.3f}" for g, d in groups.items()
+                                    if isinstance(d.get("balanced_accuracy"), float))
+        lines.append(line)
+    ua, mf = cv.get("balanced_accuracy", {}), cv.get("macro_f1", {})
+    if ua and mf:
+        lines.append(f"  {'mean':<{w}}  {'':>6}  {ua['mean']:.3f}  {mf['mean']:>8.3f}  "
+                     f"(worst held-out UAR {min(ua['folds']):.3f})")
     return lines
 
 

@@ -17,7 +17,7 @@ class SpeechModality(Modality):
     name = "speech"
     default_model = "speech-default"
     suffixes = AUDIO_SUFFIXES
-    datasets = ("ravdess", "tess", "cremad", "emodb", "savee", "folder", "csv")
+    datasets = ("ravdess", "tess", "cremad", "emodb", "savee", "urdu", "ased", "folder", "csv")
     timelines = True
 
     def items_from_file(self, path: Path, given: str, **_) -> list[Item]:

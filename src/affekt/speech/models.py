@@ -22,11 +22,13 @@ import hashlib
 import os
 import pickle
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import joblib
 import numpy as np
 
+from affekt.core.cache import cache_root
 from affekt.core.errors import AffektError, InputError
 from affekt.core.recognizer import EmotionClassifier, MembersState
 from affekt.core.registry import register_family
@@ -47,18 +49,43 @@ def _n_jobs() -> int:
 
 
 # --------------------------------------------------------------------------- caching
-def _cache_file(x, kind: str) -> Path | None:
-    """Where the representations of file ``x`` are kept under $AFFEKT_CACHE (opt-in), or None."""
-    root = os.environ.get("AFFEKT_CACHE")
-    if not root or not isinstance(x, (str, os.PathLike)):
+#: representations computed in this process, by file key (see _cache_key): every fold of a
+#: cross-validation and every member of an ensemble reads each file's features once
+_MEMORY: "OrderedDict[str, object]" = OrderedDict()
+_MEMORY_MAX = 50_000
+_MEMORY_LOCK = threading.Lock()
+def _cache_key(x, kind: str) -> str | None:
+    """A key for file ``x``'s representations of ``kind``: its resolved path, size and mtime (an
+    edited file is read again); None for what is not a readable file (arrays, missing paths)."""
+    if not isinstance(x, (str, os.PathLike)):
         return None
     p = Path(x)
     try:
         st = p.stat()
     except OSError:
         return None
-    key = hashlib.sha1(f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}|{kind}".encode()).hexdigest()
-    return Path(root) / "speech" / kind.replace("/", "_")[:80] / f"{key}.pkl"
+    # the cache folder is part of the key: a run that swaps a part of the pipeline (a test's stand-in
+    # VAD) points AFFEKT_CACHE elsewhere, and must not be served from memory either
+    return hashlib.sha1(f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}|{kind}|{cache_root()}".encode()).hexdigest()
+
+
+def _cache_file(x, kind: str) -> Path | None:
+    """Where the representations of file ``x`` are kept on disk (see :func:`cache_root`), or None."""
+    root = cache_root()
+    key = _cache_key(x, kind) if root is not None else None
+    if key is None:
+        return None
+    return root / "speech" / kind.replace("/", "_")[:80] / f"{key}.pkl"
+
+
+def _remember(key: str | None, value) -> None:
+    if key is None:
+        return
+    with _MEMORY_LOCK:
+        _MEMORY[key] = value
+        _MEMORY.move_to_end(key)
+        while len(_MEMORY) > _MEMORY_MAX:
+            _MEMORY.popitem(last=False)
 
 
 def _mean_repr(R: list):
@@ -171,18 +198,31 @@ class SpeechClassifier(EmotionClassifier):
     # -------------------------------------------------------------- utterances
     def _windows(self, x) -> list[tuple[float, float, bool, object]]:
         """[(start, end, speech_found, representation)] of one input (cached for files)."""
-        f = _cache_file(x, self._repr_kind())
+        kind = self._repr_kind()
+        key = _cache_key(x, kind)
+        if key is not None and key in _MEMORY:
+            return _MEMORY[key]
+        f = _cache_file(x, kind)
         if f is not None and f.exists():
-            with open(f, "rb") as fh:
-                return pickle.load(fh)
+            try:
+                with open(f, "rb") as fh:
+                    out = pickle.load(fh)
+                _remember(key, out)
+                return out
+            except Exception:  # a damaged cache file (a killed run): computed again below
+                pass
         out = [(u.start, u.end, u.speech, self._repr(u.samples))
                for u in utterances(x, max_window_s=self.max_window_s)]
+        _remember(key, out)
         if f is not None:
-            f.parent.mkdir(parents=True, exist_ok=True)
-            tmp = f.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-            with open(tmp, "wb") as fh:
-                pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(f)
+            try:
+                f.parent.mkdir(parents=True, exist_ok=True)
+                tmp = f.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+                with open(tmp, "wb") as fh:
+                    pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                tmp.replace(f)
+            except OSError:  # a read-only or full cache folder: the run goes on without it
+                pass
         return out
 
     def _all_windows(self, X: list, progress: bool = False, errors: bool = False) -> list:

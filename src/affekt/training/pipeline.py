@@ -88,6 +88,8 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
         df = dataset.split(rows)
         groups = df[dataset.group].tolist() if dataset.group else None
         folds = df[dataset.folds].tolist() if dataset.folds else None
+        if protocol == "loco":  # the corpora are the groups
+            groups = df["corpus"].tolist() if "corpus" in df.columns else None
         protocol = protocol or ("folds" if folds is not None and not cv else "group-kfold" if groups else "kfold")
         if protocol == "folds" and folds is None:
             raise DataError(f"dataset '{dataset.name}' has no predefined folds; use --protocol group-kfold or logo")

@@ -1,0 +1,36 @@
+"""Where affekt keeps what it computes from files between runs (speech features today).
+
+Within one run, features are kept in memory by the modality that computes them, so every fold of
+a cross-validation and every member of an ensemble reads each file once. Between runs they go on
+disk under :func:`cache_root`.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_OFF = ("0", "off", "no", "none", "false")
+_DISK_BY_DEFAULT = False
+
+
+def cache_on_disk_by_default(on: bool = True) -> None:
+    """Keep features on disk between runs even when ``AFFEKT_CACHE`` is unset (``affekt train``,
+    ``evaluate`` and ``tune`` turn this on: training runs read the same corpora again and again).
+    ``affekt predict`` leaves it off: a user's files are not mirrored on disk unless asked."""
+    global _DISK_BY_DEFAULT
+    _DISK_BY_DEFAULT = bool(on)
+
+
+def cache_root() -> Path | None:
+    """Where features are kept between runs: ``$AFFEKT_CACHE``; when it is unset, for training
+    (:func:`cache_on_disk_by_default`) ``$XDG_CACHE_HOME/affekt`` (``~/.cache/affekt``), else
+    nowhere. None when ``AFFEKT_CACHE`` is ``off`` (or 0, no, none, false). Within one run every
+    file's features are also kept in memory, so folds and ensemble members share them."""
+    v = os.environ.get("AFFEKT_CACHE")
+    if v is not None and v.strip().lower() in _OFF + ("",):
+        return None
+    if v:
+        return Path(v)
+    if not _DISK_BY_DEFAULT:
+        return None
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "affekt"

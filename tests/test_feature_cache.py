@@ -1,0 +1,67 @@
+"""Speech features are computed once per file per run (memory), and kept between runs on disk
+where asked (AFFEKT_CACHE, or the default folder for training commands)."""
+from __future__ import annotations
+
+import pytest
+from conftest import class_clip, write_audio
+
+from affekt.core import cache
+from affekt.core.registry import make_family
+from affekt.speech import models as sm
+
+
+@pytest.fixture()
+def clips(tmp_path):
+    X, y = [], []
+    for i, lab in enumerate(["anger", "sadness"] * 6):
+        X.append(write_audio(tmp_path / f"c{i}.wav", class_clip(lab, i)))
+        y.append(lab)
+    return X, y
+
+
+def _count_reprs(monkeypatch):
+    calls = []
+    cls = type(make_family("speech", "svm"))
+    real = cls._repr
+
+    def spy(self, samples):
+        calls.append(1)
+        return real(self, samples)
+
+    monkeypatch.setattr(cls, "_repr", spy)
+    return calls
+
+
+def test_features_are_read_once_per_file_across_fits_and_families(clips, monkeypatch, tmp_path):
+    monkeypatch.setenv("AFFEKT_CACHE", "off")
+    sm._MEMORY.clear()
+    calls = _count_reprs(monkeypatch)
+    X, y = clips
+    m = make_family("speech", "svm").fit(X, y)
+    n = len(calls)
+    assert n >= len(X)
+    make_family("speech", "svm", C=3.0).fit(X, y)  # another fold / member: from memory
+    m.predict_proba(X[:3])
+    assert len(calls) == n
+    assert not any(tmp_path.rglob("*.pkl"))  # off: nothing on disk
+    write_audio(X[0], class_clip("anger", 99, dur=1.0))  # an edited file is read again
+    m.predict_proba(X[:1])
+    assert len(calls) > n
+
+
+def test_disk_cache_location(monkeypatch, tmp_path, clips):
+    monkeypatch.delenv("AFFEKT_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(cache, "_DISK_BY_DEFAULT", False)
+    assert cache.cache_root() is None  # predicting: nothing of a user's files on disk unless asked
+    cache.cache_on_disk_by_default()
+    assert cache.cache_root() == tmp_path / "xdg" / "affekt"
+    sm._MEMORY.clear()
+    X, y = clips
+    make_family("speech", "svm").fit(X, y)
+    assert len(list((tmp_path / "xdg" / "affekt" / "speech").rglob("*.pkl"))) == len(X)
+    monkeypatch.setenv("AFFEKT_CACHE", str(tmp_path / "mine"))
+    assert cache.cache_root() == tmp_path / "mine"
+    for off in ("off", "0", "none"):
+        monkeypatch.setenv("AFFEKT_CACHE", off)
+        assert cache.cache_root() is None
