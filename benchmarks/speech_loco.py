@@ -25,6 +25,32 @@ from affekt.datasets import concat, load_dataset
 from affekt.evaluation.cv import cross_validate
 
 
+THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+
+
+def abstaining(pred: dict, y: list, corpus: list, rows: dict) -> dict:
+    """Per held-out corpus and --abstain-below threshold: the share of clips answered and the
+    accuracy on those (top score among the corpus's own labels, renormalised, as they are scored)."""
+    import numpy as np
+
+    labels = pred["labels"]
+    P = np.zeros((len(y), len(labels)))
+    P[np.asarray(pred["index"])] = np.asarray(pred["scores"])
+    truth = np.array([v if isinstance(v, str) else v[0] for v in y], dtype=object)
+    out = {}
+    for c, r in rows.items():
+        m = np.array([g == c for g in corpus])
+        own = [labels.index(lab) for lab in r["labels"]]
+        Q = P[m][:, own]
+        Q = Q / np.maximum(Q.sum(1, keepdims=True), 1e-12)
+        right = np.array(r["labels"], dtype=object)[Q.argmax(1)] == truth[m]
+        top = Q.max(1)
+        out[c] = {f"{t:.1f}": {"coverage": round(float((top >= t).mean()), 4),
+                               "accuracy": round(float(right[top >= t].mean()), 4) if (top >= t).any() else None}
+                  for t in THRESHOLDS}
+    return out
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data/audio", help="folder holding one sub-folder per corpus")
@@ -44,7 +70,7 @@ def main(argv=None) -> dict:
     cv = cross_validate(make_family("speech", a.model, **params), X, y, protocol="loco",
                         groups=df["corpus"].tolist(), label_space=ds.label_space,
                         attributes={"gender": df["gender"].tolist()},
-                        speakers=df["speaker"].tolist() if "speaker" in df.columns else None)
+                        speakers=df["speaker"].tolist() if "speaker" in df.columns else None, keep_predictions=True)
     rows = {}
     for c, r in cv["by_corpus"].items():
         rows[c] = {"n": r["n"], "labels": r["labels_own"], "uar": round(r["balanced_accuracy"], 4),
@@ -59,6 +85,7 @@ def main(argv=None) -> dict:
            "mean_uar": round(cv["balanced_accuracy"]["mean"], 4), "mean_macro_f1": round(cv["macro_f1"]["mean"], 4),
            "worst_uar": round(min(r["uar"] for r in rows.values()), 4),
            "mean_ece": round(cv["ece"]["mean"], 4), "seconds": round(time.time() - t0, 1)}
+    res["abstaining"] = abstaining(cv["predictions"], y, df["corpus"].tolist(), rows)
     out = Path(a.out)
     allres = json.loads(out.read_text()) if out.exists() else {}
     allres[a.tag] = res

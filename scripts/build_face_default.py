@@ -35,7 +35,7 @@ def member(run: Path) -> FaceCNN:
     net.load_state_dict(torch.load(state, map_location="cpu", weights_only=True))
     m = FaceCNN.from_trained(net, spec, EKMAN, model_id=f"face-{args['arch']}", width=args.get("width", 32),
                              epochs=args["epochs"], lr=args["lr"], mixup=args.get("mixup", 0.0),
-                             cutmix=args.get("cutmix", 0.0), erase=args.get("erase", 0.25),
+                             cutmix=args.get("cutmix", 0.0), erase=args.get("erase", 0.25), degrade=args.get("degrade", 0.0),
                              smoothing=args.get("smoothing", 0.1), freeze_epochs=args.get("freeze_epochs", 0),
                              seed=args.get("seed", 0), tta=True)
     m.history_ = json.loads((run / "result.json").read_text()).get("history", []) if (run / "result.json").is_file() else []

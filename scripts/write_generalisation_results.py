@@ -30,6 +30,29 @@ if S:
     for tag, r in S.items():
         out.append(f"| {tag} | {r['mean_uar']:.3f} | {r['mean_macro_f1']:.3f} | {r['worst_uar']:.3f} | " +
                    " | ".join(f"{v['uar']:.3f}" for v in r["by_corpus"].values()) + " |")
+    base = S.get("speech-default-recipe")
+    if base:
+        def delta(tag):
+            r = S.get(tag)
+            if not r:
+                return None
+            return ", ".join(f"{c} {100 * (v['uar'] - base['by_corpus'][c]['uar']):+.1f}" for c, v in r["by_corpus"].items())
+        notes = []
+        if delta("speech-default-recipe+speaker_norm"):
+            notes.append("- **Speaker normalisation** (`-p speaker_norm=true`: each speaker's clips taken relative to that "
+                         "speaker's mean, in training and in the held-out corpus) changes UAR by "
+                         f"{delta('speech-default-recipe+speaker_norm')} points. It helps where every speaker "
+                         "recorded several emotions (acted corpora) and hurts URDU, where most clips come from a "
+                         "speaker heard in a single emotion (talk-show guests; see the speaker x label table of its "
+                         "metadata.csv): subtracting such a speaker's mean subtracts the emotion. Not kept as a default; an opt-in for sets where each speaker spans "
+                         "emotions.")
+        if delta("speech-default-recipe+functionals-cms"):
+            notes.append("- **Channel normalisation** (`-p features=functionals-cms`: DC and rumble removed, cepstral mean "
+                         f"subtraction) changes UAR by {delta('speech-default-recipe+functionals-cms')} points: the "
+                         "utterance's mean spectrum carries emotion (vocal effort, tilt) as well as the microphone, and "
+                         "removing it loses more than it gains here. Not kept.")
+        if notes:
+            out += ["", "What each lever does against the starting point (the current speech-default recipe):", ""] + notes
     for tag, r in S.items():
         out += ["", f"### {tag}", "", f"`{r['command']}` ({r['seconds'] / 60:.0f} min)", "",
                 "| held out | n | labels | UAR | macro-F1 | ECE | UAR by gender |", "|---|---|---|---|---|---|---|"]
@@ -40,6 +63,26 @@ if S:
         chance = {c: 1 / len(v["labels"]) for c, v in r["by_corpus"].items()}
         out += ["", "Chance UAR: " + ", ".join(f"{c} {x:.3f}" for c, x in chance.items()) + ". ECE: expected "
                 "calibration error of the top score among the corpus's own labels (15 bins; target <= 0.10)."]
+    ab = {tag: r["abstaining"] for tag, r in S.items() if r.get("abstaining")}
+    if ab:
+        tag, A = next(reversed(ab.items()))
+        ts = list(next(iter(A.values())))
+        out += ["", f"### Abstaining ({tag})", "",
+                "`--abstain-below T` answers \"uncertain\" where the top score is under T. Per held-out corpus, the share",
+                "of clips answered and the accuracy on them (top score among the corpus's own labels):", "",
+                "| held out | " + " | ".join(f"T={t}" for t in ts) + " |", "|---|" + "---|" * len(ts)]
+        for c, d in A.items():
+            out.append(f"| {c} | " + " | ".join(
+                f"{v['coverage']:.0%} answered, {v['accuracy']:.3f}" if v["accuracy"] is not None else "none answered"
+                for v in d.values()) + " |")
+tt = ROOT / "benchmarks" / "results" / "speech_train_time.json"
+if tt.exists():
+    T = json.loads(tt.read_text())
+    out += ["", "## Training time (features computed once per file per run)", "",
+            f"`{T['command']}`: `{T['cli']}` from an empty feature cache: **{T['wall_minutes']:.1f} min** wall "
+            f"({T['cpus']} cores; target <= {T['target_minutes']} min), {T['cv_protocol']} {T['cv_folds']}-fold CV UAR "
+            f"{T['cv_uar']:.3f} on {T['n']} clips, then the final model on all of them. Each file's features are computed "
+            "once and shared by every fold and ensemble member (in memory), and kept on disk for the next run."]
 out.append("")
 (ROOT / "docs" / "results" / "generalisation.md").write_text("\n".join(out))
 print("wrote docs/results/generalisation.md")

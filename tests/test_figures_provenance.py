@@ -186,6 +186,9 @@ def test_readme_speech_table(readme_results):
     per_family = [ravdess(f)["balanced_accuracy"]["mean"] for f in ("logreg", "svm", "lgbm", "rf")]
     per_family += [nets[n]["balanced_accuracy"]["mean"] for n in ("cnn", "crnn")]
     cv, both = speech_default_cv(), spknorm_both()
+    loco = res("speech_loco.json")["speech-default-recipe"]
+    assert loco["corpora"] == ["ravdess", "tess", "urdu", "ased"] and \
+        loco["params"] == {"members": ["logreg", "svm", "lgbm"]} and loco["family"] == "ensemble"
     x = {f: fams[f]["cross_corpus"] for f in ("lgbm", "rf", "lgbm+spknorm", "logreg+spknorm", "ensemble+spknorm")}
     assert x["logreg+spknorm"]["tess_to_ravdess"]["balanced_accuracy"] == \
         x["ensemble+spknorm"]["tess_to_ravdess"]["balanced_accuracy"]
@@ -199,6 +202,7 @@ def test_readme_speech_table(readme_results):
                              x["rf"]["tess_to_ravdess"]["balanced_accuracy"],
                              x["lgbm+spknorm"]["ravdess_to_tess"]["balanced_accuracy"],
                              x["logreg+spknorm"]["tess_to_ravdess"]["balanced_accuracy"]],
+        "Leave-one-corpus-out over": [loco["mean_uar"], loco["worst_uar"]],
         "`affekt predict --modality speech`": [speed["speed"]["files"], speed["speed"]["audio_seconds"],
                                                speed["speed"]["realtime_factor"]],
         "1-hour recording": [speed["memory"][1]["realtime_factor"], speed["memory"][1]["peak_rss_mb"],

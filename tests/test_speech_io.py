@@ -504,3 +504,33 @@ def test_noise_is_unvoiced_and_flat():
     assert noise["voiced_ratio"] < 0.1 < voice["voiced_ratio"]
     assert noise["flatness_mean"] > voice["flatness_mean"]
     assert noise["zcr_mean"] > voice["zcr_mean"]
+
+
+def test_channel_normalised_functionals_ignore_offset_hum_and_a_microphone_tilt():
+    from scipy.signal import lfilter
+
+    from affekt.speech import features as F
+
+    y = speech_like(1.5, seed=3)
+    t = np.arange(len(y)) / SR
+    other = lfilter([1.0, 0.6], [1.0], y).astype(np.float32)  # another microphone: a tilted spectrum
+    other = (other + 0.02 + 0.02 * np.sin(2 * np.pi * 30 * t)).astype(np.float32)  # DC offset and rumble
+    names = F.FUNCTIONAL_NAMES
+    keep = [i for i, n in enumerate(names) if n.startswith(("mfcc", "mel"))]
+
+    def drift(kind):
+        a, b = F.feature_vector(y, kind)[keep], F.feature_vector(other, kind)[keep]
+        return float(np.abs(a - b).mean())
+
+    assert drift("functionals-cms") < 0.5 * drift("functionals")
+    v = F.feature_vector(y, "functionals-cms")
+    assert len(v) == len(names) and np.allclose(v[[names.index(f"mel{i}_mean") for i in range(5)]], 0, atol=1e-4)
+    assert np.allclose(F.remove_channel(np.full(400, 0.3, np.float32)), 0, atol=1e-6)
+
+
+def test_ensemble_features_reach_its_members():
+    from affekt.core.registry import make_family
+
+    e = make_family("speech", "ensemble", members=["logreg", "svm"], features="functionals-cms")
+    assert {m.features for m in e._members()} == {"functionals-cms"}
+    assert "functionals-cms" in e._repr_kind()

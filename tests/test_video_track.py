@@ -58,6 +58,14 @@ def test_a_face_that_leaves_and_comes_back(gap, reid_age, back, same):
     assert tr.update(0.6 + gap, [back]) == [0 if same else 1]  # and it is live again
 
 
+def test_a_last_box_too_small_does_not_stop_the_face_coming_back():
+    tr = FaceTracker(max_age=1.0, reid_age=5.0)
+    for t in (0.0, 0.2, 0.4):
+        assert tr.update(t, [(400, 200, 160, 160)]) == [0]
+    assert tr.update(0.6, [(430, 230, 100, 100)]) == [0]  # the face fading: a partial, small detection
+    assert tr.update(3.6, [(330, 130, 250, 250)]) == [0]  # back, bigger: 250/160 of its usual size
+
+
 def test_two_lost_faces_are_taken_up_by_the_nearest_detections():
     tr = FaceTracker(max_age=0.5, reid_age=5.0)
     a, b = (100, 100, 80, 80), (300, 100, 80, 80)

@@ -24,6 +24,8 @@ ModelOpt = typer.Option(None, "--model", "-m", help="Bundled model name or a sav
 SpaceOpt = typer.Option(None, "--label-space", "-l",
                         help="View the output in another label space (`affekt models` lists each model's).")
 StrictOpt = typer.Option(False, "--strict", help="Any failed item fails the whole run (exit 1, nothing written).")
+AbstainOpt = typer.Option(None, "--abstain-below", help="Answer 'uncertain' where the top score is under this "
+                          "(0-1); the scores are kept. See docs/results/generalisation.md for coverage and accuracy.")
 
 
 def err(msg: str) -> None:

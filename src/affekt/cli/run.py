@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from affekt.cli.common import (EXIT_OK, ModelOpt, SpaceOpt, StrictOpt, check_label_space, friendly, load,
+from affekt.cli.common import (EXIT_OK, AbstainOpt, ModelOpt, SpaceOpt, StrictOpt, check_label_space, friendly, load,
                                report_item_errors)
 
 TextColumnOpt = typer.Option("text", help="Column (csv/tsv) or field (jsonl) holding the text.")
@@ -38,6 +38,7 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
             whole_image: bool = typer.Option(False, "--whole-image", help="Images: read each image as one face "
                                              "(a face crop) instead of finding the faces in it."),
             fps: Optional[float] = FpsOpt,
+            abstain_below: Optional[float] = AbstainOpt,
             strict: bool = StrictOpt):
     """Recognise the emotions in texts, speech recordings, face images, videos, or folders of them (the main job)."""
     from affekt.core.errors import InputError
@@ -46,6 +47,10 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
 
     if label_space:
         get_label_space(label_space)
+    if abstain_below is not None:
+        from affekt.core.abstain import check_threshold
+
+        check_threshold(abstain_below)
     items = []
     for arg in inputs:
         items.extend(classify_argument(arg, as_text=as_text, text_column=text_column, id_column=id_column,
@@ -88,7 +93,8 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
         if fps is not None and name == "video":
             opts["fps"] = fps
         chunk_preds = [p for chunk in run_items(m, mod, [items[k] for k in idx], label_space=label_space,
-                                                 progress=len(idx) > 20, **opts) for p in chunk]
+                                                 progress=len(idx) > 20, abstain_below=abstain_below, **opts)
+                       for p in chunk]
         for k, p in zip(idx, chunk_preds):
             preds[k] = p
     code = report_item_errors(preds, strict=strict)
@@ -157,6 +163,7 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
             whole_image: bool = typer.Option(False, "--whole-image", help="face: read each image as one face (a "
                                              "face crop) instead of finding the faces in it."),
             fps: Optional[float] = FpsOpt,
+            abstain_below: Optional[float] = AbstainOpt,
             strict: bool = StrictOpt):
     """Predict for every item of a file or folder; a failing item gets an error record and the run goes on."""
     from affekt.core.modality import get_modality, run_items
@@ -164,6 +171,10 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
 
     if label_space:
         get_label_space(label_space)
+    if abstain_below is not None:
+        from affekt.core.abstain import check_threshold
+
+        check_threshold(abstain_below)
     mod = get_modality(modality or _modality_of_input(input))
     if mod.name == "text":
         items = mod.items_from_input(input, text_column=text_column, id_column=id_column, encoding=encoding)
@@ -186,7 +197,7 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
             if fps is not None:
                 opts["fps"] = fps
             for chunk in run_items(m, mod, items, label_space=label_space, batch_size=batch_size,
-                                   progress=True, speaker_by=speaker_by, **opts):
+                                   progress=True, speaker_by=speaker_by, abstain_below=abstain_below, **opts):
                 preds.extend(chunk)
                 if strict:
                     report_item_errors(preds, strict=True)

@@ -184,13 +184,21 @@ def _suffix_help() -> str:
     return "; ".join(f"{name}: {' '.join(sfx)}" for name, sfx in by.items())
 
 
-def run_items(model, modality: Modality, items: list[Item], **kw) -> Iterator[list]:
-    """``modality.predict`` with each record carrying its item's id."""
+def run_items(model, modality: Modality, items: list[Item], *, abstain_below: float | None = None,
+              **kw) -> Iterator[list]:
+    """``modality.predict`` with each record carrying its item's id; ``abstain_below``: labels
+    whose top score is under it become "uncertain" (:mod:`affekt.core.abstain`)."""
+    from affekt.core.abstain import abstain, check_threshold
+
+    if abstain_below is not None:
+        check_threshold(abstain_below)
     k = 0
     for chunk in modality.predict(model, items, **kw):
         for p in chunk:
             p.id = items[k].id
             k += 1
+            if abstain_below is not None:
+                abstain(p, abstain_below)
         yield chunk
 
 

@@ -21,7 +21,7 @@ N_FFT = 512
 WIN = 400
 HOP = 160
 N_MELS = 64
-FEATURE_SETS = ("functionals", "egemaps", "compare", "praat")
+FEATURE_SETS = ("functionals", "functionals-cms", "egemaps", "compare", "praat")
 
 
 @lru_cache(maxsize=4)
@@ -158,15 +158,36 @@ def _delta(M: np.ndarray, order: int) -> np.ndarray:
     return savgol_filter(M, width, polyorder=order, deriv=order, axis=1, mode="interp")
 
 
-def functionals(y: np.ndarray) -> np.ndarray:
-    """One vector of :data:`FUNCTIONAL_NAMES` for a 16 kHz utterance (float32)."""
+def remove_channel(y: np.ndarray, cutoff_hz: float = 60.0) -> np.ndarray:
+    """DC removed and a 4th-order Butterworth high-pass at ``cutoff_hz``: the hum, rumble and
+    offset that say more about the recording than the voice."""
+    from scipy.signal import butter, sosfiltfilt
+
+    y = np.asarray(y, np.float64) - float(np.mean(y)) if len(y) else np.asarray(y, np.float64)
+    if len(y) <= 27:  # sosfiltfilt's padding needs a few samples
+        return y.astype(np.float32)
+    return sosfiltfilt(butter(4, cutoff_hz, "highpass", fs=SR, output="sos"), y).astype(np.float32)
+
+
+def functionals(y: np.ndarray, channel_norm: bool = False) -> np.ndarray:
+    """One vector of :data:`FUNCTIONAL_NAMES` for a 16 kHz utterance (float32).
+
+    ``channel_norm`` (feature set ``functionals-cms``): DC and low-frequency rumble removed first
+    (:func:`remove_channel`), and the log-mel spectrum and MFCCs taken relative to their mean over
+    the utterance (cepstral mean subtraction): a microphone or a room multiplies the spectrum by its
+    own response, an offset in the log domain that the mean carries. Their mean functionals are then
+    0; their spread, percentiles and slopes stay."""
     from scipy.fft import dct
 
+    if channel_norm:
+        y = remove_channel(y)
     if len(y) < WIN:
         y = np.pad(y, (0, WIN - len(y)))
     P = _power_spec(y)
     mag = np.sqrt(P)
     mel_db = 10.0 * np.log10(np.maximum(_mel_basis() @ P, 1e-10))
+    if channel_norm:
+        mel_db = mel_db - mel_db.mean(axis=1, keepdims=True)
     mfcc = dct(mel_db, type=2, norm="ortho", axis=0)[:20]
     d1, d2 = _delta(mfcc, 1), _delta(mfcc, 2)
     rms_db = 10 * np.log10(np.maximum(P.sum(axis=0) * 2 / (N_FFT * (_window() ** 2).sum()), 1e-12))
@@ -241,6 +262,8 @@ def feature_vector(y: np.ndarray, feature_set: str = "functionals") -> np.ndarra
     for name in feature_set.split("+"):
         if name == "functionals":
             parts.append(functionals(y))
+        elif name == "functionals-cms":
+            parts.append(functionals(y, channel_norm=True))
         elif name in ("egemaps", "compare"):
             parts.append(opensmile_functionals(y, name))
         elif name == "praat":

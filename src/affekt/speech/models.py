@@ -445,14 +445,17 @@ class FunctionalsClassifier(SpeechClassifier):
 # --------------------------------------------------------------------------- ensemble
 class SpeechEnsemble(MembersState, SpeechClassifier):
     """Soft voting: the weighted mean of the members' probabilities (equal weights by default).
-    The audio is decoded, normalised and VAD-trimmed once for all members."""
+    The audio is decoded, normalised and VAD-trimmed once for all members. ``features``: the
+    feature set of every member on functionals (e.g. ``functionals-cms``)."""
 
     family = "ensemble"
 
-    def __init__(self, members: list | None = None, weights: list | None = None, speaker_norm: bool = False):
+    def __init__(self, members: list | None = None, weights: list | None = None, speaker_norm: bool = False,
+                 features: str | None = None):
         self.members = members
         self.weights = weights
         self.speaker_norm = speaker_norm
+        self.features = features
 
     def _members(self) -> list:
         """Fresh members: the given estimators or family names (``["logreg", "svm", "lgbm"]``,
@@ -467,6 +470,10 @@ class SpeechEnsemble(MembersState, SpeechClassifier):
             from affekt.speech._nets import SpectrogramNet
 
             ms = [FunctionalsClassifier(), SpectrogramNet()]
+        if self.features:  # e.g. functionals-cms for every member on functionals
+            for m in ms:
+                if "features" in m.get_params(deep=False):
+                    m.set_params(features=self.features)
         if self.speaker_norm:  # members on functionals normalise too (spectrogram nets have no such option)
             for m in ms:
                 if "speaker_norm" in m.get_params(deep=False):
@@ -514,7 +521,7 @@ class SpeechEnsemble(MembersState, SpeechClassifier):
         self._set_population_mean()
 
     def _manifest_params(self) -> dict:
-        return {"weights": self.weights, "speaker_norm": self.speaker_norm}
+        return {"weights": self.weights, "speaker_norm": self.speaker_norm, "features": self.features}
 
 
 def _net(arch: str):

@@ -256,8 +256,10 @@ class FaceTracker:
 
     def _rejoin(self, det: np.ndarray) -> list[tuple[int, int]]:
         """Pairs (detection index, lost-track index) of detections (cx, cy, w, h) that sit where a
-        lost track was last seen: centre within one box width, size within 2x; nearest first."""
+        lost track was last seen: centre within one box width, size within 2x of the track's median
+        recent size (a face fading out of view often leaves a last, too small box); nearest first."""
         last = np.stack([np.asarray(tr.obs[-1][1:], dtype=np.float64) for tr in self._lost])
+        last[:, 2:] = np.stack([np.median(np.asarray(tr.obs, dtype=np.float64)[:, 3:], axis=0) for tr in self._lost])
         dist = np.linalg.norm(det[:, None, :2] - last[None, :, :2], axis=2)
         ratio = det[:, None, 2] / last[None, :, 2]
         gate = (dist < np.maximum(det[:, None, 2], last[None, :, 2])) & (ratio >= 0.5) & (ratio <= 2.0)
