@@ -51,6 +51,58 @@ def abstaining(pred: dict, y: list, corpus: list, rows: dict) -> dict:
     return out
 
 
+def _own(pred: dict, y: list, corpus: list, rows: dict):
+    """Per held-out corpus: its clips' scores over its own labels (renormalised) and the truth index."""
+    import numpy as np
+
+    labels = pred["labels"]
+    P = np.zeros((len(y), len(labels)))
+    P[np.asarray(pred["index"])] = np.asarray(pred["scores"])
+    truth = [v if isinstance(v, str) else v[0] for v in y]
+    out = {}
+    for c, r in rows.items():
+        m = np.array([g == c for g in corpus])
+        own = [labels.index(lab) for lab in r["labels"]]
+        Q = P[m][:, own]
+        out[c] = (Q / np.maximum(Q.sum(1, keepdims=True), 1e-12),
+                  np.array([r["labels"].index(t) for t in np.asarray(truth, dtype=object)[m]]))
+    return out
+
+
+def temperature(pred: dict, y: list, corpus: list, rows: dict) -> dict:
+    """Temperature scaling under LOCO: for each held-out corpus, one temperature fitted (log-loss)
+    on the other held-out corpora's scores, applied to this one's; ECE before and after. ``all``:
+    the temperature fitted on every held-out corpus (what a bundled model trained on all would use)."""
+    import numpy as np
+    from scipy.optimize import minimize_scalar
+
+    from affekt.evaluation.metrics import expected_calibration_error
+
+    own = _own(pred, y, corpus, rows)
+
+    def scaled(Q, t):
+        Z = np.log(np.clip(Q, 1e-9, None)) / t
+        Z = np.exp(Z - Z.max(1, keepdims=True))
+        return Z / Z.sum(1, keepdims=True)
+
+    def fit(parts):
+        def nll(log_t):
+            return -float(np.mean(np.concatenate([np.log(np.clip(scaled(Q, np.exp(log_t))[np.arange(len(t)), t], 1e-9, None))
+                                                  for Q, t in parts])))
+        return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
+
+    def ece(Q, t):
+        return round(expected_calibration_error(Q.max(1), Q.argmax(1) == t), 4)
+
+    out = {}
+    for c, (Q, t) in own.items():
+        T = fit([v for k, v in own.items() if k != c])
+        out[c] = {"temperature": round(T, 3), "ece_before": ece(Q, t), "ece_after": ece(scaled(Q, T), t)}
+    out["all"] = {"temperature": round(fit(list(own.values())), 3)}
+    out["mean_ece_after"] = round(float(np.mean([v["ece_after"] for k, v in out.items() if k in own])), 4)
+    return out
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data/audio", help="folder holding one sub-folder per corpus")
@@ -58,6 +110,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--model", default="ensemble", help="speech family")
     ap.add_argument("-p", "--param", action="append", default=[], help="family parameter key=value (JSON values)")
     ap.add_argument("--tag", required=True, help="the name this recipe's results are stored under")
+    ap.add_argument("--norm-by", choices=["speaker", "corpus"], default="speaker",
+                    help="with speaker_norm=true: the groups whose mean is taken out (corpus: each training corpus "
+                         "by its own mean, the held-out corpus by its own, i.e. unsupervised adaptation to it)")
     ap.add_argument("--out", default="benchmarks/results/speech_loco.json")
     a = ap.parse_args(argv)
     cache_on_disk_by_default()
@@ -70,7 +125,7 @@ def main(argv=None) -> dict:
     cv = cross_validate(make_family("speech", a.model, **params), X, y, protocol="loco",
                         groups=df["corpus"].tolist(), label_space=ds.label_space,
                         attributes={"gender": df["gender"].tolist()},
-                        speakers=df["speaker"].tolist() if "speaker" in df.columns else None, keep_predictions=True)
+                        speakers=df[a.norm_by].tolist() if a.norm_by in df.columns else None, keep_predictions=True)
     rows = {}
     for c, r in cv["by_corpus"].items():
         rows[c] = {"n": r["n"], "labels": r["labels_own"], "uar": round(r["balanced_accuracy"], 4),
@@ -80,12 +135,13 @@ def main(argv=None) -> dict:
                                      for g, d in r.get("by_attribute", {}).get("gender", {}).items()
                                      if isinstance(d.get("balanced_accuracy"), float)}}
     res = {"command": "python " + " ".join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:])),
-           "family": a.model, "params": params, "corpora": names, "label_space": ds.label_space.name,
+           "family": a.model, "params": params, "norm_by": a.norm_by if params.get("speaker_norm") else None, "corpora": names, "label_space": ds.label_space.name,
            "labels": list(ds.label_space.labels), "by_corpus": rows,
            "mean_uar": round(cv["balanced_accuracy"]["mean"], 4), "mean_macro_f1": round(cv["macro_f1"]["mean"], 4),
            "worst_uar": round(min(r["uar"] for r in rows.values()), 4),
            "mean_ece": round(cv["ece"]["mean"], 4), "seconds": round(time.time() - t0, 1)}
     res["abstaining"] = abstaining(cv["predictions"], y, df["corpus"].tolist(), rows)
+    res["temperature_scaling"] = temperature(cv["predictions"], y, df["corpus"].tolist(), rows)
     out = Path(a.out)
     allres = json.loads(out.read_text()) if out.exists() else {}
     allres[a.tag] = res
