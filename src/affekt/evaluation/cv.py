@@ -59,7 +59,7 @@ def cross_validate(estimator, X, y, *, protocol: str = "kfold", k: int = 5, grou
     X = list(X)
     y_arr = np.asarray(y, dtype=object) if task == "classification" else np.asarray(y, dtype=np.float32)
     if protocol == "loco":
-        loco_checks(groups, y, label_space)
+        loco_checks(groups, y)
     if protocol in ("group-kfold", "logo") and groups is None:
         raise DataError(f"protocol '{protocol}' needs a group column (speaker, subject...)")
     if protocol == "folds":
@@ -158,7 +158,7 @@ def _widen(P, D, space, full):
     return P2, D2, full
 
 
-def loco_checks(groups, y, label_space=None) -> None:
+def loco_checks(groups, y) -> None:
     """Refuse a leave-one-corpus-out run that cannot mean anything: no corpus names, a single
     corpus, a corpus of a single class, or a corpus whose labels no other corpus has."""
     if groups is None:

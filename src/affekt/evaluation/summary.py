@@ -65,7 +65,7 @@ def loco_lines(cv: dict) -> list[str]:
     """The leave-one-corpus-out matrix: one line per held-out corpus (UAR and macro-F1 on its own
     labels, per gender where known), then the means."""
     rows = cv["by_corpus"]
-    w = max(len(c) for c in rows)
+    w = max([len("held out")] + [len(c) for c in rows])
     lines = ["leave-one-corpus-out: trained on the other corpora, scored on each held-out corpus's own labels",
              f"  {'held out':<{w}}  {'n':>6}  {'UAR':>5}  {'macro-F1':>8}  labels"]
     for c, r in rows.items():
