@@ -19,7 +19,7 @@ def test_abstain_on_a_record_and_its_parts():
                           faces=[{"box": [0, 0, 9, 9], "label": "fear", "scores": {"fear": 0.3, "joy": 0.3}}],
                           voice={"segments": [{"label": "joy", "scores": {"joy": 0.55, "anger": 0.45}}]})
     abstain(p, 0.5)
-    assert p.label == UNCERTAIN and p.scores["joy"] == 0.45 and "abstain-below" in p.warnings[0]
+    assert p.label == UNCERTAIN and p.labels == [] and p.scores["joy"] == 0.45 and "abstain-below" in p.warnings[0]
     assert [s["label"] for s in p.segments] == ["joy", "anger"]
     assert p.faces[0]["label"] == UNCERTAIN and p.faces[0]["abstained"] is True
     assert p.voice["segments"][0]["label"] == "joy"

@@ -44,6 +44,8 @@ def abstain(pred, threshold: float):
     if pred.scores and pred.label not in (None, UNCERTAIN) and max(pred.scores.values()) < t:
         pred.warnings.append(f"top score {max(pred.scores.values()):.2f} is under --abstain-below {t:g}: "
                              f"'{pred.label}' is given as '{UNCERTAIN}'")
+        if list(pred.labels) == [pred.label]:  # a single-label decision: withdrawn with the label
+            pred.labels = []
         pred.label = UNCERTAIN
     for part in (pred.faces, pred.segments, pred.tracks):
         for d in part or []:

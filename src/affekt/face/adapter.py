@@ -9,9 +9,7 @@ from typing import Iterator
 from affekt.core.errors import InputError
 from affekt.core.modality import Modality
 from affekt.datasets.faces import IMAGE_SUFFIXES
-from affekt.io.items import Item
-
-LIST_SUFFIXES = (".txt", ".lst")
+from affekt.io.items import LIST_SUFFIXES, Item
 
 
 class FaceModality(Modality):

@@ -16,6 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from affekt.core.errors import InputError
+from affekt.io.items import LIST_SUFFIXES
 
 SR = 16000
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".w64", ".au")
@@ -222,9 +223,6 @@ def normalize_loudness(y: np.ndarray, target_dbfs: float = -23.0, max_gain_db: f
 
 def is_audio_path(x) -> bool:
     return isinstance(x, (str, os.PathLike)) and Path(x).suffix.lower() in AUDIO_SUFFIXES
-
-
-LIST_SUFFIXES = (".txt", ".lst")
 
 
 def collect_audio(path) -> list[str]:

@@ -12,6 +12,9 @@ from typing import Any
 ECHO_CHARS = 200
 
 
+#: suffixes of a .txt list of input paths (one per line), for every file modality
+LIST_SUFFIXES = (".txt", ".lst")
+
 @dataclass
 class Item:
     """One input: ``value`` is what the model reads (a text, a file path), ``given`` how the

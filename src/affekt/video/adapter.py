@@ -8,10 +8,8 @@ from typing import Iterator
 
 from affekt.core.errors import InputError
 from affekt.core.modality import Modality
-from affekt.io.items import Item
+from affekt.io.items import LIST_SUFFIXES, Item
 from affekt.video.decode import VIDEO_SUFFIXES
-
-LIST_SUFFIXES = (".txt", ".lst")
 
 
 class VideoModality(Modality):
