@@ -113,6 +113,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--norm-by", choices=["speaker", "corpus"], default="speaker",
                     help="with speaker_norm=true: the groups whose mean is taken out (corpus: each training corpus "
                          "by its own mean, the held-out corpus by its own, i.e. unsupervised adaptation to it)")
+    ap.add_argument("--adapt", action="store_true",
+                    help="with corpus_norm=true: each held-out corpus standardised by its own statistics "
+                         "(affekt predict --adapt); without it each clip is scored on its own")
     ap.add_argument("--out", default="benchmarks/results/speech_loco.json")
     a = ap.parse_args(argv)
     cache_on_disk_by_default()
@@ -125,7 +128,8 @@ def main(argv=None) -> dict:
     cv = cross_validate(make_family("speech", a.model, **params), X, y, protocol="loco",
                         groups=df["corpus"].tolist(), label_space=ds.label_space,
                         attributes={"gender": df["gender"].tolist()},
-                        speakers=df[a.norm_by].tolist() if a.norm_by in df.columns else None, keep_predictions=True)
+                        speakers=df[a.norm_by].tolist() if a.norm_by in df.columns else None, keep_predictions=True,
+                        corpora=df["corpus"].tolist(), adapt=a.adapt)
     rows = {}
     for c, r in cv["by_corpus"].items():
         rows[c] = {"n": r["n"], "labels": r["labels_own"], "uar": round(r["balanced_accuracy"], 4),
@@ -135,7 +139,8 @@ def main(argv=None) -> dict:
                                      for g, d in r.get("by_attribute", {}).get("gender", {}).items()
                                      if isinstance(d.get("balanced_accuracy"), float)}}
     res = {"command": "python " + " ".join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:])),
-           "family": a.model, "params": params, "norm_by": a.norm_by if params.get("speaker_norm") else None, "corpora": names, "label_space": ds.label_space.name,
+           "family": a.model, "params": params, "norm_by": a.norm_by if params.get("speaker_norm") else None,
+           "adapt": a.adapt, "corpora": names, "label_space": ds.label_space.name,
            "labels": list(ds.label_space.labels), "by_corpus": rows,
            "mean_uar": round(cv["balanced_accuracy"]["mean"], 4), "mean_macro_f1": round(cv["macro_f1"]["mean"], 4),
            "worst_uar": round(min(r["uar"] for r in rows.values()), 4),

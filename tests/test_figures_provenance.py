@@ -187,6 +187,9 @@ def test_readme_speech_table(readme_results):
     per_family += [nets[n]["balanced_accuracy"]["mean"] for n in ("cnn", "crnn")]
     cv, both = speech_default_cv(), spknorm_both()
     loco = res("speech_loco.json")["speech-default-recipe"]
+    adapted = res("speech_loco.json")["logreg+logreg-egemaps+corpus_norm+adapt"]
+    adapted_lr = res("speech_loco.json")["logreg-C0.03+corpus_norm+adapt"]
+    assert adapted["adapt"] and adapted_lr["adapt"] and adapted["params"]["corpus_norm"]
     assert loco["corpora"] == ["ravdess", "tess", "urdu", "ased"] and \
         loco["params"] == {"members": ["logreg", "svm", "lgbm"]} and loco["family"] == "ensemble"
     x = {f: fams[f]["cross_corpus"] for f in ("lgbm", "rf", "lgbm+spknorm", "logreg+spknorm", "ensemble+spknorm")}
@@ -203,6 +206,8 @@ def test_readme_speech_table(readme_results):
                              x["lgbm+spknorm"]["ravdess_to_tess"]["balanced_accuracy"],
                              x["logreg+spknorm"]["tess_to_ravdess"]["balanced_accuracy"]],
         "Leave-one-corpus-out over": [loco["mean_uar"], loco["worst_uar"]],
+        "Leave-one-corpus-out, adapted": [adapted["mean_uar"], adapted["worst_uar"],
+                                          adapted_lr["mean_uar"], adapted_lr["worst_uar"]],
         "`affekt predict --modality speech`": [speed["speed"]["files"], speed["speed"]["audio_seconds"],
                                                speed["speed"]["realtime_factor"]],
         "1-hour recording": [speed["memory"][1]["realtime_factor"], speed["memory"][1]["peak_rss_mb"],

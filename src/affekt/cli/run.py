@@ -164,6 +164,11 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
                                              "face crop) instead of finding the faces in it."),
             fps: Optional[float] = FpsOpt,
             abstain_below: Optional[float] = AbstainOpt,
+            adapt: bool = typer.Option(False, "--adapt", help="speech models trained with -p corpus_norm=true: take "
+                                       "the input files as one set of recordings (one microphone, room, language) and "
+                                       "standardise their features by the set's own statistics (unsupervised "
+                                       "adaptation). Needs 20+ files with a mix of emotions; then every answer depends "
+                                       "on the other files. Without it each file is scored on its own."),
             strict: bool = StrictOpt):
     """Predict for every item of a file or folder; a failing item gets an error record and the run goes on."""
     from affekt.core.modality import get_modality, run_items
@@ -196,6 +201,8 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
             opts = {"whole_image": True} if whole_image else {}
             if fps is not None:
                 opts["fps"] = fps
+            if adapt:
+                opts["adapt"] = True
             for chunk in run_items(m, mod, items, label_space=label_space, batch_size=batch_size,
                                    progress=True, speaker_by=speaker_by, abstain_below=abstain_below, **opts):
                 preds.extend(chunk)

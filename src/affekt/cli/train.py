@@ -40,8 +40,9 @@ def _datasets(modality: str, names: list[str], dirs: list[Path], label_space: st
 
 @friendly
 def train(ctx: typer.Context,
-          dataset: List[str] = typer.Option(..., help="text: goemotions | carer | emobank | csv; speech: ravdess | "
-                                            "tess | cremad | emodb | savee | urdu | ased | folder | csv. Repeat to combine corpora."),
+          dataset: List[str] = typer.Option(..., help="text: goemotions | carer | emobank | meld | dailydialog | "
+                                            "semeval2007 | csv; speech: ravdess | tess | cremad | emodb | savee | urdu | "
+                                            "ased | folder | csv. Repeat to combine corpora."),
           data_dir: List[Path] = typer.Option(..., help="Folder (or table file for csv) as the dataset is published; "
                                               "one per --dataset."),
           output: Path = typer.Option(..., "--output", "-o", help="Folder to save the model in (under $AFFEKT_HOME/models "
@@ -61,7 +62,11 @@ def train(ctx: typer.Context,
           seed: int = typer.Option(0),
           text_column: str = typer.Option("text"), label_column: Optional[List[str]] = typer.Option(None),
           label_sep: Optional[str] = typer.Option(None), group_column: Optional[str] = typer.Option(None),
-          speaker_by: Optional[str] = SpeakerByOpt):
+          speaker_by: Optional[str] = SpeakerByOpt,
+          adapt: bool = typer.Option(False, "--adapt", help="Models trained with -p corpus_norm=true: score each "
+                                     "cross-validation test fold (under --protocol loco, each held-out corpus) as one new "
+                                     "set of recordings, standardised by its own statistics (what `affekt predict --adapt` "
+                                     "does). Without it each test item is scored on its own.")):
     """Train a model family on a dataset, evaluate it (test split, or cross-validation where that is
     the honest choice), save it with its card."""
     from affekt.core.cache import cache_on_disk_by_default
@@ -72,7 +77,7 @@ def train(ctx: typer.Context,
     ds = _datasets(modality, dataset, data_dir, label_space, text_column=text_column, label_column=label_column,
                    label_sep=label_sep, group_column=group_column, speaker_by=speaker_by)
     res = run(modality, ds, output, family=family, params=params, cv=cv, protocol=protocol,
-              tune_trials=tune_trials, seed=seed, command=command_line("train", ctx.params))
+              tune_trials=tune_trials, seed=seed, command=command_line("train", ctx.params), adapt=adapt)
     print_summary(res)
     typer.echo(f"saved to {output}", err=True)
 

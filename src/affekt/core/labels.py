@@ -103,6 +103,20 @@ CARER = LabelSpace(
     description="CARER / dair-ai emotion: six Twitter emotions (Saravia et al., 2018)",
 )
 
+# the other categorical text corpora (loaders in affekt.datasets.meld / dailydialog / semeval2007)
+MELD = LabelSpace(
+    "meld", ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"),
+    multi_label=False, description="MELD: 7 utterance emotions in Friends dialogue (Poria et al., 2019)")
+DAILYDIALOG = LabelSpace(
+    "dailydialog", ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise"),
+    multi_label=False,
+    description="DailyDialog: 6 utterance emotions + 'no emotion' (named neutral here) (Li et al., 2017)")
+SEMEVAL2007 = LabelSpace(
+    "semeval2007", ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"),
+    multi_label=False,
+    description="SemEval-2007 Affective Text headlines: the top-scoring of 6 emotions, neutral when none "
+                "scores >= min_score (Strapparava & Mihalcea, 2007)")
+
 # the speech corpora's own label sets (their loaders are in affekt.datasets.speech); here so that a
 # model trained on one of them can be viewed in Ekman's space without importing its loader
 RAVDESS = LabelSpace(
@@ -120,7 +134,8 @@ FERPLUS = LabelSpace(
     "ferplus", ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"),
     multi_label=False, description="FER+: 8 facial expressions by majority of 10 crowd votes (Barsoum et al., 2016)")
 
-_SPACES: dict[str, LabelSpace] = {s.name: s for s in (GOEMOTIONS, EKMAN, CARER, RAVDESS, CREMAD, EMODB, FERPLUS)}
+_SPACES: dict[str, LabelSpace] = {s.name: s for s in (GOEMOTIONS, EKMAN, CARER, MELD, DAILYDIALOG, SEMEVAL2007,
+                                                       RAVDESS, CREMAD, EMODB, FERPLUS)}
 
 
 def register_label_space(space: LabelSpace) -> LabelSpace:
@@ -212,6 +227,9 @@ _CARER_TO_EKMAN = {"sadness": "sadness", "joy": "happiness", "love": "happiness"
 
 _MAPPINGS: dict[tuple[str, str], dict] = {
     ("carer", "ekman"): dict(_CARER_TO_EKMAN),
+    ("meld", "ekman"): {**{lab: lab for lab in MELD.labels}, "joy": "happiness"},
+    ("dailydialog", "ekman"): {lab: lab for lab in DAILYDIALOG.labels},
+    ("semeval2007", "ekman"): {**{lab: lab for lab in SEMEVAL2007.labels}, "joy": "happiness"},
     ("ravdess", "ekman"): {**{lab: lab for lab in RAVDESS.labels}, "calm": "neutral"},
     ("cremad", "ekman"): {lab: lab for lab in CREMAD.labels},
     ("emodb", "ekman"): {**{lab: lab for lab in EMODB.labels}, "boredom": None},

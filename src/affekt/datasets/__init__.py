@@ -4,12 +4,13 @@ from __future__ import annotations
 from affekt.core.errors import DataError
 from affekt.datasets.base import Dataset
 
-TEXT_DATASETS = ("goemotions", "carer", "emobank", "csv")
+TEXT_DATASETS = ("goemotions", "carer", "emobank", "meld", "dailydialog", "semeval2007", "csv")
 SPEECH_DATASETS = ("ravdess", "tess", "cremad", "emodb", "savee", "urdu", "ased", "folder", "csv")
 
 
 def load_dataset(name: str, data_dir, modality: str = "text", **kw) -> Dataset:
-    """Text: goemotions, carer, emobank or csv (any CSV/TSV/JSONL table; see table.load).
+    """Text: goemotions, carer, emobank, meld, dailydialog, semeval2007 (``min_score=``, see
+    :mod:`affekt.datasets.semeval2007`) or csv (any CSV/TSV/JSONL table; see table.load).
     Speech: ravdess, tess, cremad, emodb, savee, urdu, ased, folder (one sub-folder per label) or csv
     (path, label, speaker columns); see :mod:`affekt.datasets.speech`."""
     name = name.lower()
@@ -33,6 +34,14 @@ def load_dataset(name: str, data_dir, modality: str = "text", **kw) -> Dataset:
         from affekt.datasets import carer as mod
     elif name == "emobank":
         from affekt.datasets import emobank as mod
+    elif name == "meld":
+        from affekt.datasets import meld as mod
+    elif name == "dailydialog":
+        from affekt.datasets import dailydialog as mod
+    elif name == "semeval2007":
+        from affekt.datasets import semeval2007
+
+        return semeval2007.load(data_dir, **kw)
     elif name in ("csv", "tsv", "jsonl", "table"):
         from affekt.datasets import table
 

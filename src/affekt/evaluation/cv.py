@@ -47,14 +47,17 @@ def _mean_std(folds: list[dict], key: str) -> dict | None:
 def cross_validate(estimator, X, y, *, protocol: str = "kfold", k: int = 5, groups=None,
                    label_space=None, task: str = "classification", seed: int = 0,
                    progress: bool = True, folds=None, attributes: dict | None = None,
-                   keep_predictions: bool = False, speakers=None) -> dict:
+                   keep_predictions: bool = False, speakers=None, corpora=None, adapt: bool = False) -> dict:
     """Fit a clone of ``estimator`` per fold; per-fold metrics and their mean/std.
 
     ``folds``: predefined fold id per item (protocol ``folds``). ``attributes``: name -> one
     value per item (e.g. ``{"gender": [...]}``) to split the metrics by. ``speakers``: speaker
     per item, handed to estimators that normalise per speaker (``speaker_norm``), for their
-    training folds and, unlabelled, their test fold. For ``loo`` only the pooled predictions
-    are scored.
+    training folds and, unlabelled, their test fold. ``corpora``: corpus per item, handed to
+    estimators that normalise per corpus (``corpus_norm``; under ``loco`` the groups are the
+    corpora). ``adapt``: such estimators take each test fold as one new set of recordings
+    (unsupervised adaptation to it; without it each test item is scored on its own). For ``loo``
+    only the pooled predictions are scored.
     """
     X = list(X)
     y_arr = np.asarray(y, dtype=object) if task == "classification" else np.asarray(y, dtype=np.float32)
@@ -92,6 +95,11 @@ def cross_validate(estimator, X, y, *, protocol: str = "kfold", k: int = 5, grou
             if speakers is not None and getattr(m, "speaker_norm", False):
                 m.fit(Xtr, list(y_arr[tr]), label_space=fold_space, speakers=[speakers[i] for i in tr])
                 P, D, space = m._proba_and_decisions(Xte, None, speakers=[speakers[i] for i in te])
+            elif getattr(m, "corpus_norm", False):
+                cor = corpora if corpora is not None else (groups if protocol == "loco" else None)
+                m.fit(Xtr, list(y_arr[tr]), label_space=fold_space,
+                      corpora=None if cor is None else [cor[i] for i in tr])
+                P, D, space = m._proba_and_decisions(Xte, None, adapt=adapt)
             else:
                 m.fit(Xtr, list(y_arr[tr]), label_space=fold_space)
                 P, D, space = m._proba_and_decisions(Xte, None)

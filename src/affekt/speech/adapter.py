@@ -29,12 +29,18 @@ class SpeechModality(Modality):
         return [Item(read, given=given, modality=self.name) for given, read in collect_audio_named(path)]
 
     def predict(self, model, items: list[Item], *, label_space=None, batch_size: int = 16,
-                progress: bool = False, speaker_by: str | None = None, **opts) -> Iterator[list]:
+                progress: bool = False, speaker_by: str | None = None, adapt: bool = False,
+                **opts) -> Iterator[list]:
         """Files in chunks of ``batch_size`` (each chunk's files are worked on by a few threads);
-        a speaker-normalised model sees every file at once (each speaker's clips are needed
-        together). ``speaker_by``: 'folder' or a regex naming each file's speaker."""
+        a speaker-normalised model, or ``adapt``, sees every file at once (each speaker's clips, or
+        the whole set of recordings, are needed together). ``speaker_by``: 'folder' or a regex
+        naming each file's speaker. ``adapt``: standardise the files by their own statistics (models
+        trained with ``corpus_norm``; see :meth:`SpeechClassifier._corpus_norm`)."""
         self.check_options(**opts)
-        norm = bool(getattr(model, "speaker_norm", False))
+        if adapt and not getattr(model, "corpus_norm", False):
+            raise InputError(f"--adapt: model '{model.model_id_}' was not trained with corpus normalisation "
+                             "(train one with -p corpus_norm=true)")
+        norm = bool(getattr(model, "speaker_norm", False)) or adapt
         if speaker_by and not norm:
             raise InputError(f"--speaker-by: model '{model.model_id_}' does not normalise per speaker "
                              "(train one with -p speaker_norm=true)")
@@ -47,6 +53,8 @@ class SpeechModality(Modality):
                   disable=not progress or len(items) < 2 or norm) as bar:
             for s in range(0, len(items), step):
                 kw = {"speakers": speakers[s:s + step]} if speakers else {}
+                if adapt:
+                    kw["adapt"] = True
                 preds = model.predict(paths[s:s + step], label_space=label_space, errors="record", **kw)
                 for it, p in zip(items[s:s + step], preds):
                     p.input = it.name  # the path as the user gave it (a list's line as written)

@@ -109,6 +109,40 @@ def _minus(r, mu):
     return r - mu
 
 
+def _vector_stats(R: list):
+    """(mean, std) over utterance representations: of 1-D vectors, component-wise for tuples (an
+    ensemble's); None where a representation is not a vector (spectrograms)."""
+    def one(V):
+        if isinstance(V[0], np.ndarray) and V[0].ndim == 1:
+            A = np.vstack(V).astype(np.float64)
+            return A.mean(axis=0), A.std(axis=0)
+        return None
+
+    if isinstance(R[0], tuple):
+        return tuple(one([r[k] for r in R]) for k in range(len(R[0])))
+    return one(R)
+
+
+def _typical(stats: list):
+    """The typical set of recordings: the mean of the sets' means and of their standard deviations."""
+    if isinstance(stats[0], tuple) and (stats[0] and not isinstance(stats[0][0], np.ndarray)):
+        return tuple(_typical([s[k] for s in stats]) for k in range(len(stats[0])))
+    if stats[0] is None:
+        return None
+    return np.mean([m for m, _ in stats], axis=0), np.mean([sd for _, sd in stats], axis=0)
+
+
+def _zscore(r, st, floor):
+    """``r`` standardised by ``st`` = (mean, std); a std is floored at a tenth of the typical one
+    (``floor``), so that a feature nearly constant in a small set does not blow up."""
+    if st is None:
+        return r
+    if isinstance(r, tuple):
+        return tuple(_zscore(a, s, f) for a, s, f in zip(r, st, floor))
+    mu, sd = st
+    return ((r - mu) / np.maximum(sd, 0.1 * floor[1] + 1e-9)).astype(r.dtype)
+
+
 class SpeechClassifier(EmotionClassifier):
     """Base of the speech families: subclasses turn one utterance into a representation
     (``_repr``), score a list of them (``_score_reprs``) and fit on them (``_fit_reprs``).
@@ -128,17 +162,73 @@ class SpeechClassifier(EmotionClassifier):
     batch_size = 32
     speaker_norm = False
     min_speaker_clips = 10
+    corpus_norm = False
+    min_adapt_clips = 20
 
     # -------------------------------------------------------------- speakers
-    def fit(self, X, y, *, speakers=None, **kw):
-        """``speakers``: the speaker of each training input (needed with ``speaker_norm``)."""
-        if speakers is not None and len(speakers) != len(X):
-            raise InputError(f"{len(speakers)} speakers for {len(X)} training inputs")
+    def fit(self, X, y, *, speakers=None, corpora=None, **kw):
+        """``speakers``: the speaker of each training input (needed with ``speaker_norm``).
+        ``corpora``: the corpus (set of recordings) of each training input, for ``corpus_norm``
+        (without it, the training data is one corpus)."""
+        for name, v in (("speakers", speakers), ("corpora", corpora)):
+            if v is not None and len(v) != len(X):
+                raise InputError(f"{len(v)} {name} for {len(X)} training inputs")
+        if self.speaker_norm and self.corpus_norm:
+            raise InputError("speaker_norm and corpus_norm cannot be combined: choose one normalisation")
         self._fit_speakers = None if speakers is None else list(speakers)
+        self._fit_corpora = None if corpora is None else list(corpora)
         try:
             return super().fit(X, y, **kw)
         finally:
-            self._fit_speakers = None
+            self._fit_speakers = self._fit_corpora = None
+
+    def _corpus_norm(self, W: list, corpora=None, fit: bool = False, adapt: bool = False) -> list:
+        """Corpus normalisation of windows ``W`` (one list per input; a str for a failed input).
+
+        In training, each corpus's features are standardised by that corpus's own mean and
+        standard deviation, so that no feature's scale carries a corpus's recording set-up, and
+        the model keeps the typical corpus's statistics (the mean of the corpora's means and
+        standard deviations). In prediction, each input is standardised by those typical
+        statistics: its answer depends on nothing but itself. With ``adapt=True`` the inputs of
+        the call are taken as one new set of recordings and standardised by their own statistics
+        (unsupervised adaptation: it needs at least ``min_adapt_clips`` inputs with a mix of
+        emotions; with fewer it falls back to the typical statistics, with a warning)."""
+        if not self.corpus_norm:
+            if adapt:
+                raise InputError(f"adapt: model '{getattr(self, 'model_id_', None) or self.family}' was not trained "
+                                 "with corpus normalisation (train one with -p corpus_norm=true)")
+            return W
+        import warnings
+
+        ok = [i for i, ws in enumerate(W) if not isinstance(ws, str) and ws]
+        if not ok:
+            return W
+        if fit:
+            groups: dict = {}
+            for i in ok:
+                groups.setdefault("all" if corpora is None else str(corpora[i]), []).append(i)
+            stats = {g: _vector_stats([w[3] for i in idx for w in W[i]]) for g, idx in groups.items()}
+            self.corpus_stats_ = _typical(list(stats.values()))
+            self.n_corpora_ = len(groups)
+            plan = {g: (idx, stats[g]) for g, idx in groups.items()}
+        else:
+            st = self.corpus_stats_
+            if adapt:
+                if len(ok) >= self.min_adapt_clips:
+                    st = _vector_stats([w[3] for i in ok for w in W[i]])
+                    if isinstance(st, tuple) and isinstance(self.corpus_stats_, tuple) \
+                            and not isinstance(self.corpus_stats_[0], np.ndarray):
+                        st = tuple(None if t is None else a for a, t in zip(st, self.corpus_stats_))
+                else:
+                    warnings.warn(f"adapt: {len(ok)} recording(s) with speech, fewer than the {self.min_adapt_clips} "
+                                  "that adaptation needs; each is scored on its own instead (the typical "
+                                  "corpus's statistics)", stacklevel=3)
+            plan = {"call": (ok, st)}
+        out = list(W)
+        for idx, st in plan.values():
+            for i in idx:
+                out[i] = [(a, b, sp, _zscore(r, st, self.corpus_stats_)) for a, b, sp, r in W[i]]
+        return out
 
     def _adapt(self, W: list, speakers, fit: bool = False) -> list:
         """Speaker normalisation of windows ``W`` (one list per input; a str for a failed input)."""
@@ -266,25 +356,27 @@ class SpeechClassifier(EmotionClassifier):
 
     def _fit(self, X, Y, X_dev, Y_dev):
         W = self._adapt(self._all_windows(X, progress=True), getattr(self, "_fit_speakers", None), fit=True)
+        W = self._corpus_norm(W, getattr(self, "_fit_corpora", None), fit=True)
         R = [w[3] for ws in W for w in ws]
         idx = [i for i, ws in enumerate(W) for _ in ws]
         R_dev = Yd = None
         if X_dev is not None:
-            Wd = self._all_windows(X_dev, progress=True)
+            Wd = self._corpus_norm(self._all_windows(X_dev, progress=True))
             R_dev = [w[3] for ws in Wd for w in ws]
             Yd = Y_dev[[i for i, ws in enumerate(Wd) for _ in ws]]
         self._fit_reprs(R, Y[idx], R_dev, Yd)
 
-    def _scores(self, X, speakers=None) -> np.ndarray:
-        return np.vstack([p for p, _ in self._items_scores(self._adapt(self._all_windows(list(X)), speakers))])
+    def _scores(self, X, speakers=None, adapt: bool = False) -> np.ndarray:
+        W = self._corpus_norm(self._adapt(self._all_windows(list(X)), speakers), adapt=adapt)
+        return np.vstack([p for p, _ in self._items_scores(W)])
 
-    def predict_proba(self, X, *, speakers=None) -> np.ndarray:
+    def predict_proba(self, X, *, speakers=None, adapt: bool = False) -> np.ndarray:
         self._check_fitted()
         self._validate_all(X)
-        return np.asarray(self._scores(list(X), speakers), dtype=np.float32)
+        return np.asarray(self._scores(list(X), speakers, adapt), dtype=np.float32)
 
-    def _proba_and_decisions(self, X: list, label_space, speakers=None):
-        return self._view(self._scores(X, speakers), label_space)
+    def _proba_and_decisions(self, X: list, label_space, speakers=None, adapt: bool = False):
+        return self._view(self._scores(X, speakers, adapt), label_space)
 
     def _items_scores(self, W: list) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per item of ``W`` (each a list of windows): (duration-weighted mean scores, per-window
@@ -301,12 +393,14 @@ class SpeechClassifier(EmotionClassifier):
         return out
 
     # -------------------------------------------------------------- predict
-    def predict(self, X, *, label_space=None, errors: str = "raise", speakers=None) -> Predictions:
+    def predict(self, X, *, label_space=None, errors: str = "raise", speakers=None, adapt: bool = False) -> Predictions:
         """One prediction per input; long inputs also get ``segments`` (a timeline of windows).
         A file that cannot be decoded, or holds no speech, raises :class:`InputError`
         (``errors="raise"``) or gets an error record (``errors="record"``; a clip without speech
         keeps its ``span`` with ``speech_detected: false``). ``speakers``: the speaker of each input, for models
-        with ``speaker_norm`` (see the class notes)."""
+        with ``speaker_norm`` (see the class notes). ``adapt``: for models with ``corpus_norm``, take the
+        inputs as one set of recordings and standardise them by their own statistics (see
+        :meth:`_corpus_norm`); without it each input's answer depends on that input alone."""
         self._check_fitted()
         if isinstance(X, (str, bytes, os.PathLike)):
             raise InputError("expected a list of inputs, got a single path; wrap it in a list")
@@ -316,7 +410,7 @@ class SpeechClassifier(EmotionClassifier):
             bad = next((w for w in W if isinstance(w, str)), None)
             if bad is not None:
                 raise InputError(bad)
-        W = self._adapt(W, speakers)
+        W = self._corpus_norm(self._adapt(W, speakers), adapt=adapt)
         scored = iter(self._items_scores([ws for ws in W if not isinstance(ws, str)]))
         out = []
         space_name = None
@@ -364,9 +458,10 @@ class FunctionalsClassifier(SpeechClassifier):
 
     def __init__(self, classifier: str = "svm", features: str = "functionals", C: float = 10.0,
                  gamma: str | float = "scale", n_estimators: int = 500, learning_rate: float = 0.05,
-                 num_leaves: int = 15, seed: int = 0, speaker_norm: bool = False):
+                 num_leaves: int = 15, seed: int = 0, speaker_norm: bool = False, corpus_norm: bool = False):
         self.classifier = classifier
         self.speaker_norm = speaker_norm
+        self.corpus_norm = corpus_norm
         self.features = features
         self.C = C
         self.gamma = gamma
@@ -431,7 +526,9 @@ class FunctionalsClassifier(SpeechClassifier):
 
     def _get_state(self, folder: Path) -> dict:
         joblib.dump({"pipe": self.pipe_, "classes": self.classes_,
-                     "population_mean": getattr(self, "population_mean_", None)}, folder / "model.joblib", compress=3)
+                     "population_mean": getattr(self, "population_mean_", None),
+                     "corpus_stats": getattr(self, "corpus_stats_", None),
+                     "n_corpora": getattr(self, "n_corpora_", None)}, folder / "model.joblib", compress=3)
         return super()._get_state(folder)
 
     def _set_state(self, folder: Path, manifest: dict) -> None:
@@ -440,6 +537,8 @@ class FunctionalsClassifier(SpeechClassifier):
         self.pipe_, self.classes_ = d["pipe"], d["classes"]
         if d.get("population_mean") is not None:
             self.population_mean_ = d["population_mean"]
+        if d.get("corpus_stats") is not None:
+            self.corpus_stats_, self.n_corpora_ = d["corpus_stats"], d.get("n_corpora")
 
 
 # --------------------------------------------------------------------------- ensemble
@@ -451,21 +550,32 @@ class SpeechEnsemble(MembersState, SpeechClassifier):
     family = "ensemble"
 
     def __init__(self, members: list | None = None, weights: list | None = None, speaker_norm: bool = False,
-                 features: str | None = None):
+                 features: str | None = None, corpus_norm: bool = False):
         self.members = members
         self.weights = weights
         self.speaker_norm = speaker_norm
+        self.corpus_norm = corpus_norm
         self.features = features
 
     def _members(self) -> list:
-        """Fresh members: the given estimators or family names (``["logreg", "svm", "lgbm"]``,
-        as ``affekt train -p members=...`` passes them); default svm + cnn."""
+        """Fresh members: the given estimators, family names (``["logreg", "svm", "lgbm"]``, as
+        ``affekt train -p members=...`` passes them) or families with parameters
+        (``{"family": "logreg", "C": 3}``); default svm + cnn."""
         if self.members:
             from sklearn.base import clone
 
             from affekt.core.registry import make_family
 
-            ms = [make_family("speech", m) if isinstance(m, str) else clone(m) for m in self.members]
+            def member(m):
+                if isinstance(m, str):
+                    return make_family("speech", m)
+                if isinstance(m, dict):  # {"family": "logreg", "C": 0.03, ...}: a member with its own parameters
+                    if "family" not in m:
+                        raise InputError(f"ensemble member {m}: name its family, e.g. {{\"family\": \"logreg\", ...}}")
+                    return make_family("speech", m["family"], **{k: v for k, v in m.items() if k != "family"})
+                return clone(m)
+
+            ms = [member(m) for m in self.members]
         else:
             from affekt.speech._nets import SpectrogramNet
 
@@ -481,6 +591,12 @@ class SpeechEnsemble(MembersState, SpeechClassifier):
         elif any(m.speaker_norm for m in ms):
             raise InputError("an ensemble member normalises per speaker: give speaker_norm=True to the ensemble "
                              "(it prepares the shared features for its members)")
+        if self.corpus_norm:
+            for m in ms:
+                if "corpus_norm" in m.get_params(deep=False):
+                    m.set_params(corpus_norm=True)
+        elif any(m.corpus_norm for m in ms):
+            raise InputError("an ensemble member normalises per corpus: give corpus_norm=True to the ensemble")
         return ms
 
     def _repr_kind(self) -> str:
@@ -499,7 +615,8 @@ class SpeechEnsemble(MembersState, SpeechClassifier):
     def _fit(self, X, Y, X_dev, Y_dev):
         self.members_ = self._members()
         for m in self.members_:
-            m.fit(X, Y, X_dev=X_dev, y_dev=Y_dev, label_space=self.labels_, speakers=getattr(self, "_fit_speakers", None))
+            m.fit(X, Y, X_dev=X_dev, y_dev=Y_dev, label_space=self.labels_, speakers=getattr(self, "_fit_speakers", None),
+                  corpora=getattr(self, "_fit_corpora", None))
         self._set_population_mean()
         w = np.asarray(self.weights or [1.0] * len(self.members_), np.float64)
         if len(w) != len(self.members_):
@@ -511,6 +628,10 @@ class SpeechEnsemble(MembersState, SpeechClassifier):
         normalise; None for the others), for speakers with too few clips."""
         self.population_mean_ = tuple(getattr(m, "population_mean_", None) if m.speaker_norm else None
                                       for m in self.members_)
+        if self.corpus_norm:  # each member's typical corpus statistics (None for members that do not normalise)
+            self.corpus_stats_ = tuple(getattr(m, "corpus_stats_", None) if m.corpus_norm else None
+                                       for m in self.members_)
+            self.n_corpora_ = next((m.n_corpora_ for m in self.members_ if m.corpus_norm), None)
 
     def _score_reprs(self, R) -> np.ndarray:
         return sum(w * m._score_reprs([r[k] for r in R])
@@ -521,7 +642,8 @@ class SpeechEnsemble(MembersState, SpeechClassifier):
         self._set_population_mean()
 
     def _manifest_params(self) -> dict:
-        return {"weights": self.weights, "speaker_norm": self.speaker_norm, "features": self.features}
+        return {"weights": self.weights, "speaker_norm": self.speaker_norm, "features": self.features,
+                "corpus_norm": self.corpus_norm}
 
 
 def _net(arch: str):

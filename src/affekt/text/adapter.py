@@ -15,7 +15,7 @@ class TextModality(Modality):
     name = "text"
     default_model = "text-default"
     suffixes = TEXT_SUFFIXES
-    datasets = ("goemotions", "carer", "emobank", "csv")
+    datasets = ("goemotions", "carer", "emobank", "meld", "dailydialog", "semeval2007", "csv")
 
     def items_from_file(self, path: Path, given: str, *, text_column: str = "text", id_column: str | None = None,
                         encoding: str = "utf-8", **_) -> list[Item]:

@@ -58,13 +58,49 @@ def _stemmer(kind: str):
     return s.stem
 
 
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
+_HANDLE = re.compile(r"(?<![\w@])@\w+|\[NAME\]|\bu/\w+")
+_HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_EMOTICONS = {":)": " smiling face ", ":-)": " smiling face ", ":D": " grinning face ", ":-D": " grinning face ",
+              ";)": " winking face ", ";-)": " winking face ", ":(": " frowning face ", ":-(": " frowning face ",
+              ":'(": " crying face ", ":P": " face with tongue ", "<3": " red heart ", ":/": " confused face "}
+_EMOTICON = re.compile("|".join(re.escape(k) for k in sorted(_EMOTICONS, key=len, reverse=True)) + r"(?=\s|$)")
+
+
+def normalise_web(text: str) -> str:
+    """Web and chat text in one form, whatever platform it came from: URLs become ``http``, user
+    handles (``@name``, Reddit's ``u/name`` and GoEmotions' ``[NAME]``) become ``@user``, hashtags
+    their words (``#HappyDays`` -> ``Happy Days``), and emoji and common emoticons their Unicode
+    names (a crying face is the same words on Twitter and Reddit)."""
+    import unicodedata
+
+    text = _URL.sub("http", text)
+    text = _HANDLE.sub("@user", text)
+    text = _HASHTAG.sub(lambda m: _CAMEL.sub(" ", m.group(1)).replace("_", " "), text)
+    text = _EMOTICON.sub(lambda m: _EMOTICONS[m.group(0)], text)
+    if text.isascii():
+        return re.sub(r"\s{2,}", " ", text).strip()
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat == "So":
+            out.append(f" {unicodedata.name(ch, '').lower()} ")
+        elif ch in "\u200d\ufe0f\ufe0e" or "\U0001F3FB" <= ch <= "\U0001F3FF":  # joiners, variation, skin tones
+            continue
+        else:
+            out.append(ch)
+    return re.sub(r"\s{2,}", " ", "".join(out)).strip()
+
+
 @dataclass(frozen=True)
 class Preprocessing:
     """Optional text preprocessing, saved with every model that uses it.
 
     ``stem``: None, ``"porter"``, ``"snowball"`` (stemming) or ``"lemma"`` (lemmatisation,
     simplemma). ``negation`` appends ``_NEG`` to the tokens after a negation word up to the
-    end of the clause, so "not happy" and "happy" become different features.
+    end of the clause, so "not happy" and "happy" become different features. ``web``: URLs, user
+    handles, hashtags and emoji in one platform-independent form (:func:`normalise_web`).
     """
 
     lowercase: bool = True
@@ -72,6 +108,7 @@ class Preprocessing:
     stopwords: bool = False
     stem: str | None = None
     negation: bool = False
+    web: bool = False
 
     def __post_init__(self):
         if self.stem not in (None, "porter", "snowball", "lemma"):
@@ -82,6 +119,8 @@ class Preprocessing:
         return self.tokenize or self.stopwords or self.stem is not None or self.negation
 
     def __call__(self, text: str) -> str:
+        if self.web:
+            text = normalise_web(text)
         if not self.active:
             return text.lower() if self.lowercase else text
         toks = tokenize(text, self.lowercase)

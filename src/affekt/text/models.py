@@ -215,15 +215,36 @@ def _memo(key, texts: list[str], compute):
     return _MEMO[k]
 
 
+#: sentence embeddings computed in this process, per encoder and text: every fold of a
+#: cross-validation (and every member of an ensemble) encodes each distinct text once
+_EMB: dict = {}
+_EMB_MAX = 400_000
+
+
+def _encode_new(texts: list[str], encoder: str, progress: bool) -> np.ndarray:
+    """Embeddings of ``texts``, encoding only the texts this process has not encoded yet."""
+    memo = _EMB.setdefault(encoder, {})
+    new = list(dict.fromkeys(t for t in texts if t not in memo))
+    if new:
+        E = F.encode(new, encoder, progress=progress or len(new) > 2000)
+        if sum(len(m) for m in _EMB.values()) + len(new) > _EMB_MAX:
+            memo.clear()  # bounded memory: start again rather than grow without limit
+        memo.update(zip(new, E))
+        if any(t not in memo for t in texts):  # more new texts than the memory holds
+            E_all = dict(zip(new, E))
+            return np.vstack([memo.get(t, E_all.get(t)) for t in texts]).astype(np.float32)
+    return np.vstack([memo[t] for t in texts]).astype(np.float32) if texts else np.zeros((0, 0), np.float32)
+
+
 def cached_encode(texts: list[str], encoder: str, progress: bool = False) -> np.ndarray:
-    """Sentence embeddings, memoised in memory, and on disk under $AFFEKT_CACHE when it is set
-    (opt-in, for training and benchmarks)."""
+    """Sentence embeddings, memoised in memory per text, and on disk under $AFFEKT_CACHE when it
+    is set (opt-in, for training and benchmarks)."""
     def compute():
         disk = os.environ.get("AFFEKT_CACHE")
         f = Path(disk) / f"emb-{encoder}-{_text_hash(texts)[:16]}-{len(texts)}.npy" if disk else None
         if f is not None and f.exists():
             return np.load(f)
-        E = F.encode(texts, encoder, progress=progress or len(texts) > 2000)
+        E = _encode_new(list(texts), encoder, progress)
         if f is not None:
             f.parent.mkdir(parents=True, exist_ok=True)
             np.save(f, E)
@@ -238,17 +259,23 @@ class EncoderClassifier(_SklearnTextClassifier):
     family = "encoder"
     _state_attrs = ("head_",)
 
-    def __init__(self, encoder: str = "minilm", C: float = 1.0, class_weight: str | None = "balanced"):
+    def __init__(self, encoder: str = "minilm", C: float = 1.0, class_weight: str | None = "balanced",
+                 preprocess: dict | None = None):
         self.encoder = encoder
         self.C = C
         self.class_weight = class_weight
+        self.preprocess = preprocess
+
+    def _pre(self, X):
+        """The texts as the encoder reads them: as given, or preprocessed (e.g. ``{"web": true}``)."""
+        return list(X) if not self.preprocess else F.Preprocessing.from_any(self.preprocess).apply(X)
 
     def _fit(self, X, Y, X_dev, Y_dev):
-        E = cached_encode(X, self.encoder)
+        E = cached_encode(self._pre(X), self.encoder)
         self.head_ = _LinearHead("logreg", self.C, self.class_weight, self.labels_.multi_label).fit(E, Y)
 
     def _scores(self, X):
-        return self.head_.scores(cached_encode(X, self.encoder))
+        return self.head_.scores(cached_encode(self._pre(X), self.encoder))
 
 
 class VADRegressor(TextMixin, DimensionalRegressor):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from affekt.core.errors import DataError
+from affekt.core.errors import DataError, InputError
 from affekt.core.registry import families, make_family
 
 
@@ -32,8 +32,10 @@ DEFAULT_FAMILY_BY_MODALITY = {"speech": {"classification": "svm"},
 
 def train(modality: str, dataset, output, *, family: str | None = None, params: dict | None = None,
           cv: int | None = None, protocol: str | None = None, tune_trials: int = 0, seed: int = 0,
-          command: str = "", n_boot: int = 1000) -> dict:
+          command: str = "", n_boot: int = 1000, adapt: bool = False) -> dict:
     """Train one model on ``dataset`` and save it to ``output``; returns the results dict.
+    ``adapt``: a model with ``corpus_norm`` takes each cross-validation test fold (under ``loco``:
+    each held-out corpus) as one new set of recordings (see ``affekt predict --adapt``).
 
     How the model is evaluated:
 
@@ -95,6 +97,9 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
             raise DataError(f"dataset '{dataset.name}' has no predefined folds; use --protocol group-kfold or logo")
         attributes = {a: df[a].tolist() for a in ("gender",) if a in df.columns}
         speakers = df["speaker"].tolist() if "speaker" in df.columns else None
+        corpora = df["corpus"].tolist() if "corpus" in df.columns else None
+        if adapt and not getattr(make_family(modality, family, **params), "corpus_norm", False):
+            raise InputError("--adapt evaluates models trained with corpus normalisation: add -p corpus_norm=true")
         if cv:
             k = cv
         elif protocol == "group-kfold" and groups:
@@ -111,7 +116,10 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
         results["cv"] = cross_validate(make_family(modality, family, **params), X, y,
                                        protocol=protocol, k=k, groups=groups, folds=folds,
                                        label_space=dataset.label_space, task=dataset.task, seed=seed,
-                                       attributes=attributes or None, speakers=speakers)
+                                       attributes=attributes or None, speakers=speakers, corpora=corpora,
+                                       adapt=adapt)
+        if adapt:
+            results["cv"]["adapted"] = True
         results["cv"].update(independence)
         results["cv"]["rows"] = "all" if pool_all else "+".join(rows)
     model = make_family(modality, family, **params)
@@ -134,6 +142,10 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
         if "speaker" not in df.columns:
             raise DataError(f"speaker_norm needs a speaker column; dataset '{dataset.name}' has none")
         model.fit(Xtr, ytr, X_dev=Xd, y_dev=yd, label_space=dataset.label_space, speakers=df["speaker"].tolist())
+    elif getattr(model, "corpus_norm", False):
+        df = dataset.split(fit_rows)
+        model.fit(Xtr, ytr, X_dev=Xd, y_dev=yd, label_space=dataset.label_space,
+                  corpora=df["corpus"].tolist() if "corpus" in df.columns else None)
     else:
         model.fit(Xtr, ytr, X_dev=Xd, y_dev=yd, label_space=dataset.label_space)
     results["fit_seconds"] = round(time.time() - t0, 1)
