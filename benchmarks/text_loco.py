@@ -71,6 +71,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--recipe", required=True)
     ap.add_argument("--per-corpus", type=int, default=8000)
     ap.add_argument("--out", default="benchmarks/results/text_loco.json")
+    ap.add_argument("--save-predictions", default=None, help="an .npz for each item's scores, label and corpus")
     a = ap.parse_args(argv)
     from affekt.core.labels import get_label_space
     from affekt.datasets import load_dataset
@@ -103,7 +104,14 @@ def main(argv=None) -> dict:
                        "uar": round(r["balanced_accuracy"], 4), "accuracy": round(r["accuracy"], 4),
                        "held_out": n != "goemotions"}
     else:
-        cv = cross_validate(make(a.recipe), X, y, protocol="loco", groups=corpus, label_space=ekman.name)
+        cv = cross_validate(make(a.recipe), X, y, protocol="loco", groups=corpus, label_space=ekman.name,
+                            keep_predictions=bool(a.save_predictions))
+        if a.save_predictions:
+            pr = cv["predictions"]
+            P = np.zeros((len(X), len(pr["labels"])), np.float32)
+            P[np.asarray(pr["index"])] = np.asarray(pr["scores"])
+            np.savez_compressed(a.save_predictions, scores=P, labels=np.array(pr["labels"]), y=np.array(y),
+                                corpus=np.array(corpus))
         for n, r in cv["by_corpus"].items():
             rows[n] = {"n": r["n"], "labels": r["labels_own"], "macro_f1": round(r["macro_f1"], 4),
                        "uar": round(r["balanced_accuracy"], 4), "accuracy": round(r["accuracy"], 4),

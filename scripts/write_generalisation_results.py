@@ -79,6 +79,25 @@ if S:
                          f"mean {S[eg]['mean_uar']:.3f}, worst {S[eg]['worst_uar']:.3f}, mean ECE {S[eg]['mean_ece']:.3f} "
                          "without any scaling. openSMILE's licence is research / non-commercial, so this recipe stays "
                          "an opt-in (`pip install 'affekt[opensmile]'`), not a bundled default.")
+        au, na = "logreg-C0.03+corpus_norm+augment", "logreg-C0.03+corpus_norm"
+        if au in S and na in S:
+            aa = S.get("logreg-C0.03+corpus_norm+augment+adapt")
+            notes.append("- **Augmentation** (`-p augment=noise,babble,mp3,telephone,reverb`: every training clip adds one "
+                         "copy per kind, see `affekt.speech.augment`) lifts the same logreg's per-clip LOCO (no adaptation) "
+                         f"from {S[na]['mean_uar']:.3f} to {S[au]['mean_uar']:.3f} mean UAR (per corpus "
+                         + ", ".join(f"{c} {100 * (v['uar'] - S[na]['by_corpus'][c]['uar']):+.1f}" for c, v in S[au]['by_corpus'].items())
+                         + " points): all of the gain is on URDU, the corpus recorded over many broadcast channels, and "
+                         "the acted studio corpora lose a little. It is the best mean a single clip gets so far (the "
+                         "starting point: " + f"{base['mean_uar']:.3f})"
+                         + (f"; with `--adapt` it changes nothing ({aa['mean_uar']:.3f} against "
+                            f"{S['logreg-C0.03+corpus_norm+adapt']['mean_uar']:.3f}): adaptation already removes what the "
+                            "copies teach the model to ignore." if aa and "logreg-C0.03+corpus_norm+adapt" in S else "."))
+        fl = "logreg-C0.03+corpus_norm+functionals-floor"
+        if fl in S and na in S:
+            notes.append("- **A noise floor** (`-p features=functionals-floor`: white noise 40 dB under the speech level added "
+                         "before the functionals, so that spectral regions a studio left silent or a codec zeroed read the "
+                         f"same) changes the per-clip LOCO from {S[na]['mean_uar']:.3f} to {S[fl]['mean_uar']:.3f}; its "
+                         "purpose is the MP3 robustness below.")
         if notes:
             out += ["", "What each lever does against the starting point (the current speech-default recipe):", ""] + notes
     for tag, r in S.items():
@@ -139,6 +158,22 @@ if ad.exists():
             "emotions from one set-up (a call centre's recordings, a study's sessions), and misleads when the batch is "
             "mostly one emotion (its mean is then that emotion, and is taken away). Below 20 clips `--adapt` is not "
             "applied (a warning says so) and each clip is scored on its own."]
+rb = ROOT / "benchmarks" / "results" / "speech_robustness.json"
+if rb.exists():
+    B = json.loads(rb.read_text())
+    first = next(iter(B.values()))
+    vs = list(first["variants"])
+    out += ["", "### Robustness to the channel (held-out RAVDESS folds)", "",
+            f"`benchmarks/speech_robustness.py`: {first['folds']}, train on 5 and test on the 6th, each in turn; the test "
+            f"clips clean, after an MP3 round trip at {first['mp3_kbps']} kbps, with white noise and with babble (6 TESS "
+            f"voices) at {first['snr_db']:.0f} dB SNR. Target: accuracy within 5 points of clean.", "",
+            "| recipe | " + " | ".join(f"{v.replace('_', ' ')} accuracy (drop)" for v in vs) + " | UAR clean / mp3 / white / babble | within 5 points |",
+            "|---|" + "---|" * len(vs) + "---|---|"]
+    for tag, r in B.items():
+        v = r["variants"]
+        out.append(f"| {tag} | " + " | ".join(f"{v[k]['accuracy']:.3f} ({-v[k]['accuracy_drop_points']:+.1f})" for k in vs) +
+                   " | " + " / ".join(f"{v[k]['uar']:.3f}" for k in vs) + f" | {'yes' if r['within_5_points'] else 'no'} |")
+    out += ["", "Commands: " + "; ".join(f"`{r['command']}` ({r['seconds'] / 60:.0f} min)" for r in B.values()) + "."]
 X = ROOT / "benchmarks" / "results" / "text_loco.json"
 if X.exists():
     T = json.loads(X.read_text())
@@ -151,12 +186,32 @@ if X.exists():
             f"in Ekman space, single-label items only, each corpus a stratified sample of at most {first['per_corpus']}",
             "items (so the corpora weigh about the same in training). `bundled` is the shipped text-default (trained on",
             "GoEmotions; its GoEmotions figure is in-corpus and left out of its mean).", "",
-            "| recipe | mean macro-F1 (held out) | worst | mean UAR | " + " | ".join(f"{c} macro-F1" for c in names) + " |",
-            "|---|---|---|---|" + "---|" * len(names)]
-    for tag, r in T.items():
-        out.append(f"| {tag} | {r['mean_macro_f1']:.3f} | {r['worst_macro_f1']:.3f} | {r['mean_uar']:.3f} | " + " | ".join(
+            "| recipe | mean macro-F1 (held out) | mean without GoEmotions | worst | mean UAR | " +
+            " | ".join(f"{c} macro-F1" for c in names) + " |",
+            "|---|---|---|---|---|" + "---|" * len(names)]
+    order = ["bundled"] + [t for t in T if t != "bundled"] if "bundled" in T else list(T)
+    for tag in order:
+        r = T[tag]
+        out.append(f"| {tag} | {r['mean_macro_f1']:.3f} | {r['mean_macro_f1_without_goemotions']:.3f} | "
+                   f"{r['worst_macro_f1']:.3f} | {r['mean_uar']:.3f} | " + " | ".join(
             (f"{r['by_corpus'][c]['macro_f1']:.3f}" + ("" if r["by_corpus"][c]["held_out"] else " (in-corpus)"))
             if c in r["by_corpus"] else "" for c in names) + " |")
+    notes = []
+    if "bundled" in T and "tfidf+encoder" in T:
+        b, e = T["bundled"], T["tfidf+encoder"]
+        notes.append(f"- **Multi-corpus training** (every recipe here trains on four corpora) with TF-IDF and frozen MiniLM "
+                     f"embeddings, soft-voted: mean held-out macro-F1 without GoEmotions {e['mean_macro_f1_without_goemotions']:.3f} "
+                     f"against {b['mean_macro_f1_without_goemotions']:.3f} for the shipped text-default (trained on GoEmotions "
+                     f"alone) on the same four corpora: {e['mean_macro_f1_without_goemotions'] - b['mean_macro_f1_without_goemotions']:+.3f}, "
+                     "short of the +0.08 the issue asks. Neither half alone beats the shipped model; together they do.")
+    for base in ("tfidf", "encoder"):
+        if base in T and f"{base}+web" in T:
+            notes.append(f"- **Web normalisation** (`preprocess={{\"web\": true}}`: URLs, handles, hashtags, emoji in one form) "
+                         f"changes the {base} recipe's mean held-out macro-F1 by "
+                         f"{T[base + '+web']['mean_macro_f1'] - T[base]['mean_macro_f1']:+.3f}: these corpora differ in what "
+                         "people write about and how labels were given, not in platform markup. Kept as an option, not a default.")
+    if notes:
+        out += ["", "What each lever does:", ""] + notes
     out += ["", "Commands: " + "; ".join(f"`{r['command']}` ({r['seconds'] / 60:.0f} min)" for r in T.values()) + ".",
             "Labels per corpus: " + "; ".join(f"{c}: {', '.join(v['labels'])} (n={v['n']})"
                                                 for c, v in first["by_corpus"].items()) + "."]

@@ -187,6 +187,12 @@ def test_readme_speech_table(readme_results):
     per_family += [nets[n]["balanced_accuracy"]["mean"] for n in ("cnn", "crnn")]
     cv, both = speech_default_cv(), spknorm_both()
     loco = res("speech_loco.json")["speech-default-recipe"]
+    rob = res("speech_robustness.json")
+    VARIANTS = ("clean", "mp3_128k", "white_20db", "babble_20db")
+    assert rob["speech-default-recipe"]["params"] == {"members": ["logreg", "svm", "lgbm"]}
+    for tag in ("speech-default-recipe", "logreg-C0.03+augment"):
+        drops = [rob[tag]["variants"][v]["accuracy_drop_points"] for v in VARIANTS[1:]]
+        assert not rob[tag]["within_5_points"] and max(drops) > 5
     adapted = res("speech_loco.json")["logreg+logreg-egemaps+corpus_norm+adapt"]
     adapted_lr = res("speech_loco.json")["logreg-C0.03+corpus_norm+adapt"]
     assert adapted["adapt"] and adapted_lr["adapt"] and adapted["params"]["corpus_norm"]
@@ -208,6 +214,8 @@ def test_readme_speech_table(readme_results):
         "Leave-one-corpus-out over": [loco["mean_uar"], loco["worst_uar"]],
         "Leave-one-corpus-out, adapted": [adapted["mean_uar"], adapted["worst_uar"],
                                           adapted_lr["mean_uar"], adapted_lr["worst_uar"]],
+        "Robustness on held-out RAVDESS folds": [rob["speech-default-recipe"]["variants"][v]["accuracy"] for v in VARIANTS] +
+                                                [rob["logreg-C0.03+augment"]["variants"][v]["accuracy"] for v in VARIANTS],
         "`affekt predict --modality speech`": [speed["speed"]["files"], speed["speed"]["audio_seconds"],
                                                speed["speed"]["realtime_factor"]],
         "1-hour recording": [speed["memory"][1]["realtime_factor"], speed["memory"][1]["peak_rss_mb"],

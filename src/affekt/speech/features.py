@@ -21,7 +21,8 @@ N_FFT = 512
 WIN = 400
 HOP = 160
 N_MELS = 64
-FEATURE_SETS = ("functionals", "functionals-cms", "egemaps", "compare", "praat")
+FEATURE_SETS = ("functionals", "functionals-cms", "functionals-floor", "egemaps", "compare", "praat")
+FLOOR_DB = -40.0  # functionals-floor: the noise floor added, relative to the utterance's active speech level
 
 
 @lru_cache(maxsize=4)
@@ -256,6 +257,19 @@ def praat_voice_quality(y: np.ndarray) -> np.ndarray:
     return np.nan_to_num(np.array([jit_l, jit_r, shim_l, shim_a, hnr, f0], np.float32))
 
 
+def noise_floor(y: np.ndarray, level_db: float = FLOOR_DB) -> np.ndarray:
+    """``y`` plus white noise ``level_db`` below its active speech level (a fixed seed: the same
+    input gives the same features). Spectral regions a studio left silent, or a codec zeroed, then
+    read the same: the log-spectral features no longer measure how empty they were."""
+    from affekt.speech.augment import active_rms
+
+    y = np.asarray(y, np.float32)
+    if not len(y):
+        return y
+    n = np.random.default_rng(0).standard_normal(len(y)).astype(np.float32)
+    return (y + active_rms(y) * 10 ** (level_db / 20) * n).astype(np.float32)
+
+
 def feature_vector(y: np.ndarray, feature_set: str = "functionals") -> np.ndarray:
     """Functionals of one utterance for a '+'-joined feature set name (e.g. "functionals+praat")."""
     parts = []
@@ -264,6 +278,8 @@ def feature_vector(y: np.ndarray, feature_set: str = "functionals") -> np.ndarra
             parts.append(functionals(y))
         elif name == "functionals-cms":
             parts.append(functionals(y, channel_norm=True))
+        elif name == "functionals-floor":
+            parts.append(functionals(noise_floor(y)))
         elif name in ("egemaps", "compare"):
             parts.append(opensmile_functionals(y, name))
         elif name == "praat":

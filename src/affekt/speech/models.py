@@ -164,6 +164,7 @@ class SpeechClassifier(EmotionClassifier):
     min_speaker_clips = 10
     corpus_norm = False
     min_adapt_clips = 20
+    augment = None
 
     # -------------------------------------------------------------- speakers
     def fit(self, X, y, *, speakers=None, corpora=None, **kw):
@@ -354,9 +355,83 @@ class SpeechClassifier(EmotionClassifier):
             bar.close()
         return out
 
+    def _augmented_windows(self, X: list) -> tuple[list, list]:
+        """Windows of one degraded copy of each training file per augmentation kind
+        (:mod:`affekt.speech.augment`), cached like the originals'; and the index of each copy's
+        original. A copy in which no speech is found any more is left out."""
+        from affekt.speech import augment as A
+        from affekt.io.audio import load_audio
+
+        kinds = A.parse_kinds(self.augment)
+        files = [i for i, x in enumerate(X) if isinstance(x, (str, os.PathLike))]
+        if not kinds or not files:
+            return [], []
+
+        def pool_for(i):
+            def pool(n):
+                rng = np.random.default_rng(i)
+                picks = [files[j] for j in rng.choice(len(files), min(n + 1, len(files)), replace=False) if files[j] != i]
+                return [load_audio(X[j]) for j in picks[:n]]
+            return pool
+
+        def one(job):
+            i, k = job
+            kind = f"{self._repr_kind()}|{A.VERSION}-{kind_names[k]}"
+            key = _cache_key(X[i], kind)
+            if key is not None and key in _MEMORY:
+                return _MEMORY[key]
+            f = _cache_file(X[i], kind)
+            if f is not None and f.exists():
+                try:
+                    with open(f, "rb") as fh:
+                        out = pickle.load(fh)
+                    _remember(key, out)
+                    return out
+                except Exception:
+                    pass
+            seed = int(hashlib.sha1(f"{Path(X[i]).name}|{kind_names[k]}".encode()).hexdigest()[:8], 16)
+            try:
+                y = A.degrade(load_audio(X[i]), kind_names[k], np.random.default_rng(seed), pool_for(i))
+                out = [(u.start, u.end, u.speech, self._repr(u.samples))
+                       for u in utterances((y, A.SR), max_window_s=self.max_window_s)]
+            except AffektError:
+                out = []
+            out = [w for w in out if w[2]] or []
+            _remember(key, out)
+            if f is not None:
+                try:
+                    f.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = f.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+                    with open(tmp, "wb") as fh:
+                        pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                    tmp.replace(f)
+                except OSError:
+                    pass
+            return out
+
+        kind_names = list(kinds)
+        jobs = [(i, k) for k in range(len(kinds)) for i in files]
+        from concurrent.futures import ThreadPoolExecutor
+
+        from tqdm import tqdm
+
+        with ThreadPoolExecutor(_n_jobs()) as ex:
+            W = list(tqdm(ex.map(one, jobs), total=len(jobs), desc=f"{self.family}: augmented copies", unit="file",
+                          leave=False, disable=len(jobs) < 50))
+        keep = [n for n, w in enumerate(W) if w]
+        return [W[n] for n in keep], [jobs[n][0] for n in keep]
+
     def _fit(self, X, Y, X_dev, Y_dev):
-        W = self._adapt(self._all_windows(X, progress=True), getattr(self, "_fit_speakers", None), fit=True)
-        W = self._corpus_norm(W, getattr(self, "_fit_corpora", None), fit=True)
+        W = self._all_windows(X, progress=True)
+        spk, cor = getattr(self, "_fit_speakers", None), getattr(self, "_fit_corpora", None)
+        if self.augment:  # degraded copies join the training set, with their original's label, speaker, corpus
+            Wa, src = self._augmented_windows(list(X))
+            W = W + Wa
+            Y = np.vstack([Y, Y[src]]) if src else Y
+            spk = None if spk is None else list(spk) + [spk[i] for i in src]
+            cor = None if cor is None else list(cor) + [cor[i] for i in src]
+        W = self._adapt(W, spk, fit=True)
+        W = self._corpus_norm(W, cor, fit=True)
         R = [w[3] for ws in W for w in ws]
         idx = [i for i, ws in enumerate(W) for _ in ws]
         R_dev = Yd = None
@@ -458,10 +533,12 @@ class FunctionalsClassifier(SpeechClassifier):
 
     def __init__(self, classifier: str = "svm", features: str = "functionals", C: float = 10.0,
                  gamma: str | float = "scale", n_estimators: int = 500, learning_rate: float = 0.05,
-                 num_leaves: int = 15, seed: int = 0, speaker_norm: bool = False, corpus_norm: bool = False):
+                 num_leaves: int = 15, seed: int = 0, speaker_norm: bool = False, corpus_norm: bool = False,
+                 augment: str | None = None):
         self.classifier = classifier
         self.speaker_norm = speaker_norm
         self.corpus_norm = corpus_norm
+        self.augment = augment
         self.features = features
         self.C = C
         self.gamma = gamma
@@ -550,11 +627,12 @@ class SpeechEnsemble(MembersState, SpeechClassifier):
     family = "ensemble"
 
     def __init__(self, members: list | None = None, weights: list | None = None, speaker_norm: bool = False,
-                 features: str | None = None, corpus_norm: bool = False):
+                 features: str | None = None, corpus_norm: bool = False, augment: str | None = None):
         self.members = members
         self.weights = weights
         self.speaker_norm = speaker_norm
         self.corpus_norm = corpus_norm
+        self.augment = augment
         self.features = features
 
     def _members(self) -> list:
@@ -591,6 +669,10 @@ class SpeechEnsemble(MembersState, SpeechClassifier):
         elif any(m.speaker_norm for m in ms):
             raise InputError("an ensemble member normalises per speaker: give speaker_norm=True to the ensemble "
                              "(it prepares the shared features for its members)")
+        if self.augment:  # every member on functionals trains on the same degraded copies
+            for m in ms:
+                if "augment" in m.get_params(deep=False):
+                    m.set_params(augment=self.augment)
         if self.corpus_norm:
             for m in ms:
                 if "corpus_norm" in m.get_params(deep=False):
@@ -643,7 +725,7 @@ class SpeechEnsemble(MembersState, SpeechClassifier):
 
     def _manifest_params(self) -> dict:
         return {"weights": self.weights, "speaker_norm": self.speaker_norm, "features": self.features,
-                "corpus_norm": self.corpus_norm}
+                "corpus_norm": self.corpus_norm, "augment": self.augment}
 
 
 def _net(arch: str):
