@@ -84,6 +84,10 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
     if not pool_all and "test" not in dataset.splits and not (cv or protocol):
         warns.append(f"dataset '{dataset.name}' has no test split: nothing is evaluated; add a test split "
                      f"or ask for cross-validation (--cv K)")
+    if adapt and not getattr(make_family(modality, family, **params), "corpus_norm", False):
+        raise InputError("--adapt evaluates models trained with corpus normalisation: add -p corpus_norm=true")
+    if adapt and not (cv or protocol or pool_all):
+        raise InputError("--adapt applies to cross-validation test folds: give --cv K or --protocol (e.g. loco)")
     if cv or protocol or pool_all:
         rows = "all" if pool_all else dataset.non_test_splits()
         X, y = dataset.xy(rows)
@@ -98,8 +102,6 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
         attributes = {a: df[a].tolist() for a in ("gender",) if a in df.columns}
         speakers = df["speaker"].tolist() if "speaker" in df.columns else None
         corpora = df["corpus"].tolist() if "corpus" in df.columns else None
-        if adapt and not getattr(make_family(modality, family, **params), "corpus_norm", False):
-            raise InputError("--adapt evaluates models trained with corpus normalisation: add -p corpus_norm=true")
         if cv:
             k = cv
         elif protocol == "group-kfold" and groups:
