@@ -88,6 +88,35 @@ def _remember(key: str | None, value) -> None:
             _MEMORY.popitem(last=False)
 
 
+def _cached(x, kind: str, compute):
+    """``compute()``'s result for file ``x`` and ``kind``: from memory, else from the disk cache,
+    else computed and kept in both (arrays and missing paths: computed every time)."""
+    key = _cache_key(x, kind)
+    if key is not None and key in _MEMORY:
+        return _MEMORY[key]
+    f = _cache_file(x, kind)
+    if f is not None and f.exists():
+        try:
+            with open(f, "rb") as fh:
+                out = pickle.load(fh)
+            _remember(key, out)
+            return out
+        except Exception:  # a damaged cache file (a killed run): computed again below
+            pass
+    out = compute()
+    _remember(key, out)
+    if f is not None:
+        try:
+            f.parent.mkdir(parents=True, exist_ok=True)
+            tmp = f.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+            with open(tmp, "wb") as fh:
+                pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(f)
+        except OSError:  # a read-only or full cache folder: the run goes on without it
+            pass
+    return out
+
+
 def _mean_repr(R: list):
     """Mean of utterance representations: of 1-D vectors (functionals), component-wise for
     tuples (an ensemble's); None where a representation is not a vector (spectrograms)."""
@@ -289,32 +318,8 @@ class SpeechClassifier(EmotionClassifier):
     # -------------------------------------------------------------- utterances
     def _windows(self, x) -> list[tuple[float, float, bool, object]]:
         """[(start, end, speech_found, representation)] of one input (cached for files)."""
-        kind = self._repr_kind()
-        key = _cache_key(x, kind)
-        if key is not None and key in _MEMORY:
-            return _MEMORY[key]
-        f = _cache_file(x, kind)
-        if f is not None and f.exists():
-            try:
-                with open(f, "rb") as fh:
-                    out = pickle.load(fh)
-                _remember(key, out)
-                return out
-            except Exception:  # a damaged cache file (a killed run): computed again below
-                pass
-        out = [(u.start, u.end, u.speech, self._repr(u.samples))
-               for u in utterances(x, max_window_s=self.max_window_s)]
-        _remember(key, out)
-        if f is not None:
-            try:
-                f.parent.mkdir(parents=True, exist_ok=True)
-                tmp = f.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-                with open(tmp, "wb") as fh:
-                    pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                tmp.replace(f)
-            except OSError:  # a read-only or full cache folder: the run goes on without it
-                pass
-        return out
+        return _cached(x, self._repr_kind(), lambda: [(u.start, u.end, u.speech, self._repr(u.samples))
+                                                      for u in utterances(x, max_window_s=self.max_window_s)])
 
     def _all_windows(self, X: list, progress: bool = False, errors: bool = False) -> list:
         """Windows of every input, in order, computed by a few threads (decoding, VAD and the
@@ -376,38 +381,18 @@ class SpeechClassifier(EmotionClassifier):
 
         def one(job):
             i, k = job
-            kind = f"{self._repr_kind()}|{A.VERSION}-{kind_names[k]}"
-            key = _cache_key(X[i], kind)
-            if key is not None and key in _MEMORY:
-                return _MEMORY[key]
-            f = _cache_file(X[i], kind)
-            if f is not None and f.exists():
+
+            def compute():
+                seed = int(hashlib.sha1(f"{Path(X[i]).name}|{kind_names[k]}".encode()).hexdigest()[:8], 16)
                 try:
-                    with open(f, "rb") as fh:
-                        out = pickle.load(fh)
-                    _remember(key, out)
-                    return out
-                except Exception:
-                    pass
-            seed = int(hashlib.sha1(f"{Path(X[i]).name}|{kind_names[k]}".encode()).hexdigest()[:8], 16)
-            try:
-                y = A.degrade(load_audio(X[i]), kind_names[k], np.random.default_rng(seed), pool_for(i))
-                out = [(u.start, u.end, u.speech, self._repr(u.samples))
-                       for u in utterances((y, A.SR), max_window_s=self.max_window_s)]
-            except AffektError:
-                out = []
-            out = [w for w in out if w[2]] or []
-            _remember(key, out)
-            if f is not None:
-                try:
-                    f.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = f.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-                    with open(tmp, "wb") as fh:
-                        pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                    tmp.replace(f)
-                except OSError:
-                    pass
-            return out
+                    y = A.degrade(load_audio(X[i]), kind_names[k], np.random.default_rng(seed), pool_for(i))
+                    out = [(u.start, u.end, u.speech, self._repr(u.samples))
+                           for u in utterances((y, A.SR), max_window_s=self.max_window_s)]
+                except AffektError:
+                    out = []
+                return [w for w in out if w[2]]
+
+            return _cached(X[i], f"{self._repr_kind()}|{A.VERSION}-{kind_names[k]}", compute)
 
         kind_names = list(kinds)
         jobs = [(i, k) for k in range(len(kinds)) for i in files]
