@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -26,6 +25,8 @@ from affekt.cli.common import parse_params
 from affekt.core.cache import cache_on_disk_by_default
 from affekt.core.registry import make_family
 from affekt.datasets import concat, load_dataset, present_labels
+
+from _results import command  # benchmarks/_results.py
 
 
 def uar_own(P, labels, own, truth) -> float:
@@ -98,7 +99,7 @@ def main(argv=None) -> dict:
         row["skewed_50_70pct_one_emotion"] = skew
         out[c] = row
         print(c, json.dumps(row), flush=True)
-    res = {"command": "python " + " ".join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:])),
+    res = {"command": command(argv),
            "family": a.model, "params": params, "repeats": a.repeats, "by_corpus": out,
            "seconds": round(time.time() - t0, 1)}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

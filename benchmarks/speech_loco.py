@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -23,6 +22,8 @@ from affekt.core.cache import cache_on_disk_by_default
 from affekt.core.registry import make_family
 from affekt.datasets import concat, load_dataset
 from affekt.evaluation.cv import cross_validate
+
+from _results import command, save_tagged  # benchmarks/_results.py
 
 
 THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -138,7 +139,7 @@ def main(argv=None) -> dict:
                    "uar_by_gender": {g: round(d["balanced_accuracy"], 4)
                                      for g, d in r.get("by_attribute", {}).get("gender", {}).items()
                                      if isinstance(d.get("balanced_accuracy"), float)}}
-    res = {"command": "python " + " ".join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:])),
+    res = {"command": command(argv),
            "family": a.model, "params": params, "norm_by": a.norm_by if params.get("speaker_norm") else None,
            "adapt": a.adapt, "corpora": names, "label_space": ds.label_space.name,
            "labels": list(ds.label_space.labels), "by_corpus": rows,
@@ -147,11 +148,7 @@ def main(argv=None) -> dict:
            "mean_ece": round(cv["ece"]["mean"], 4), "seconds": round(time.time() - t0, 1)}
     res["abstaining"] = abstaining(cv["predictions"], y, df["corpus"].tolist(), rows)
     res["temperature_scaling"] = temperature(cv["predictions"], y, df["corpus"].tolist(), rows)
-    out = Path(a.out)
-    allres = json.loads(out.read_text()) if out.exists() else {}
-    allres[a.tag] = res
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(allres, indent=2) + "\n")
+    save_tagged(a.out, a.tag, res)
     print(json.dumps({k: v for k, v in res.items() if k != "by_corpus"}, indent=1))
     for c, r in rows.items():
         print(f"{c:10s} n={r['n']:5d} UAR {r['uar']:.3f} macro-F1 {r['macro_f1']:.3f} {r['uar_by_gender']}")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -28,24 +27,12 @@ from affekt.cli.common import parse_params
 from affekt.core.cache import cache_on_disk_by_default, cache_root
 from affekt.core.registry import make_family
 from affekt.datasets import concat, load_dataset
+from affekt.speech.augment import add_at_snr
+
+from _results import command, save_tagged  # benchmarks/_results.py
 
 SNR_DB = 20.0
 MP3_KBPS = 128
-
-
-def active_rms(y: np.ndarray, sr: int) -> float:
-    n = max(1, int(0.02 * sr))
-    f = y[: len(y) // n * n].reshape(-1, n)
-    e = np.sqrt(np.mean(f ** 2, axis=1) + 1e-12)
-    return float(np.sqrt(np.mean(e[e > e.max() * 10 ** (-40 / 20)] ** 2)))
-
-
-def add_at_snr(y: np.ndarray, noise: np.ndarray, sr: int, snr_db: float) -> np.ndarray:
-    noise = np.resize(noise, len(y))
-    g = active_rms(y, sr) / (np.sqrt(np.mean(noise ** 2)) + 1e-12) / 10 ** (snr_db / 20)
-    out = y + g * noise
-    peak = np.abs(out).max()
-    return (out / peak * 0.99 if peak > 0.99 else out).astype(np.float32)
 
 
 def make_variants(paths: list[str], babble_src: list[str], work: Path) -> dict[str, list[str]]:
@@ -66,7 +53,7 @@ def make_variants(paths: list[str], babble_src: list[str], work: Path) -> dict[s
             # libsndfile's MPEG-1 layer III: compression level 0 -> 320 kbps ... 1 -> 32 kbps, constant bitrate
             sf.write(targets["mp3_128k"], y, sr, format="MP3", subtype="MPEG_LAYER_III",
                      bitrate_mode="CONSTANT", compression_level=(320 - MP3_KBPS) / (320 - 32))
-            sf.write(targets["white_20db"], add_at_snr(y, rng.standard_normal(len(y)), sr, SNR_DB), sr)
+            sf.write(targets["white_20db"], add_at_snr(y, rng.standard_normal(len(y)), SNR_DB, sr), sr)
             talk = np.zeros(len(y), np.float32)
             for q in rng.choice(babble_src, 6, replace=False):
                 b, bsr = sf.read(q, dtype="float32", always_2d=True)
@@ -77,7 +64,7 @@ def make_variants(paths: list[str], babble_src: list[str], work: Path) -> dict[s
                     b = librosa.resample(b, orig_sr=bsr, target_sr=sr)
                 b = np.resize(b / (np.sqrt(np.mean(b ** 2)) + 1e-9), len(y))
                 talk += np.roll(b, rng.integers(len(y)))
-            sf.write(targets["babble_20db"], add_at_snr(y, talk, sr, SNR_DB), sr)
+            sf.write(targets["babble_20db"], add_at_snr(y, talk, SNR_DB, sr), sr)
         for k, t in targets.items():
             out[k].append(str(t))
     return out
@@ -122,16 +109,12 @@ def main(argv=None) -> dict:
             for k, p in preds.items()}
     for k in rows:
         rows[k]["accuracy_drop_points"] = round(100 * (rows["clean"]["accuracy"] - rows[k]["accuracy"]), 1)
-    res = {"command": "python " + " ".join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:])),
+    res = {"command": command(argv),
            "family": a.model, "params": params, "n": len(X), "folds": "RAVDESS 6 folds of 4 actors",
            "snr_db": SNR_DB, "mp3_kbps": MP3_KBPS, "variants": rows,
            "within_5_points": all(r["accuracy_drop_points"] <= 5 for r in rows.values()),
            "seconds": round(time.time() - t0, 1)}
-    out = Path(a.out)
-    allres = json.loads(out.read_text()) if out.exists() else {}
-    allres[a.tag] = res
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(allres, indent=2) + "\n")
+    save_tagged(a.out, a.tag, res)
     print(json.dumps(res, indent=1))
     return res
 

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from _results import command, save_tagged  # benchmarks/_results.py
 
 CORPORA = ("goemotions", "carer", "meld", "dailydialog", "semeval2007")
 
@@ -74,8 +75,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--save-predictions", default=None, help="an .npz for each item's scores, label and corpus")
     a = ap.parse_args(argv)
     from affekt.core.labels import get_label_space
-    from affekt.datasets import load_dataset
-    from affekt.datasets import concat  # noqa: F401  (the Ekman mapping of each corpus)
+    from affekt.datasets import concat, load_dataset
     from affekt.evaluation.cv import cross_validate
 
     t0 = time.time()
@@ -117,7 +117,7 @@ def main(argv=None) -> dict:
                        "uar": round(r["balanced_accuracy"], 4), "accuracy": round(r["accuracy"], 4),
                        "held_out": True}
     held = [r for r in rows.values() if r["held_out"]]
-    res = {"command": "python " + " ".join([sys.argv[0]] + (argv if argv is not None else sys.argv[1:])),
+    res = {"command": command(argv),
            "recipe": a.recipe, "per_corpus": a.per_corpus, "corpora": names, "by_corpus": rows,
            "mean_macro_f1": round(float(np.mean([r["macro_f1"] for r in held])), 4),
            "mean_uar": round(float(np.mean([r["uar"] for r in held])), 4),
@@ -125,11 +125,7 @@ def main(argv=None) -> dict:
            "mean_macro_f1_without_goemotions": round(float(np.mean([r["macro_f1"] for k, r in rows.items()
                                                                    if k != "goemotions"])), 4),
            "seconds": round(time.time() - t0, 1)}
-    out = Path(a.out)
-    allres = json.loads(out.read_text()) if out.exists() else {}
-    allres[a.recipe] = res
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(allres, indent=2) + "\n")
+    save_tagged(a.out, a.recipe, res)
     print(json.dumps({k: v for k, v in res.items() if k != "by_corpus"}, indent=1))
     for c, r in rows.items():
         print(f"{c:12s} n={r['n']:6d} macro-F1 {r['macro_f1']:.3f} UAR {r['uar']:.3f} {'' if r['held_out'] else '(trained on)'}")

@@ -83,3 +83,22 @@ def test_augmented_copies_join_training(tmp_path):
     assert all(mm.augment == "noise" for mm in ens.members_)
     with pytest.raises(InputError, match="unknown augmentation"):
         make_family("speech", "logreg", augment="vinyl").fit(X, y)
+
+
+@pytest.mark.usefixtures("speech_env", "synthetic_voices_are_speech")
+def test_temperature_softens_scores_and_keeps_the_ranking(tmp_path):
+    X, y = [], []
+    for c, (lab, (f0, rate, amp)) in enumerate(SPEECH_CLASSES.items()):
+        for i in range(5):
+            X.append(write_audio(os.path.join(tmp_path, lab, f"{i}.wav"), speech_like(1.0, f0, rate, amp, seed=c * 10 + i)))
+            y.append(lab)
+    P1 = make_family("speech", "logreg").fit(X, y).predict_proba(X)
+    m = make_family("speech", "logreg", temperature=2.0).fit(X, y)
+    P2 = m.predict_proba(X)
+    expected = np.sqrt(P1) / np.sqrt(P1).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(P2, expected, atol=1e-5)
+    assert (P2.argmax(1) == P1.argmax(1)).all() and P2.max(1).mean() < P1.max(1).mean()
+    loaded = load_model(m.save(tmp_path / "t"), cache=False)
+    np.testing.assert_allclose(loaded.predict_proba(X[:4]), P2[:4], atol=1e-6)
+    with pytest.raises(InputError, match="temperature must be a positive number"):
+        make_family("speech", "logreg", temperature=0).fit(X, y)

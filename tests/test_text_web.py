@@ -11,7 +11,7 @@ from affekt.text import models as M
 @pytest.mark.parametrize("raw, expected", [
     ("@bob I love this!!! http://t.co/xyz #HappyDays :)", "@user I love this!!! http Happy Days smiling face"),
     ("[NAME] is so mean :(", "@user is so mean frowning face"),
-    ("u/someone \U0001F44D\U0001F3FD done www.example.org/a?b=1", "@user thumbs up sign done http"),
+    ("u/someone \U0001F44D\U0001F3FD done www.example.org/a?b=1", "@user thumbs up medium skin tone done http"),
     ("crying \U0001F62D\u200d\ufe0f", "crying loudly crying face"),
     ("mail me at a@b.com re: #1 fan", "mail me at a@b.com re: 1 fan"),
     ("no change here", "no change here"),
@@ -49,3 +49,14 @@ def test_each_distinct_text_is_encoded_once(monkeypatch):
     assert calls == [["aa", "b", "ccc"], ["dddd"]]
     np.testing.assert_array_equal(a, [[2, 2], [1, 0], [2, 2], [3, 0]])
     np.testing.assert_array_equal(b, [[3, 0], [4, 0], [1, 0]])
+
+
+def test_a_full_embedding_memory_starts_again_without_losing_a_call(monkeypatch):
+    monkeypatch.setattr(M.F, "encode", lambda texts, encoder="minilm", progress=False:
+                        np.array([[len(t), 1.0] for t in texts], np.float32).reshape(len(texts), 2))
+    monkeypatch.setattr(M, "_EMB", {})
+    monkeypatch.setattr(M, "_EMB_MAX", 3)
+    np.testing.assert_array_equal(M._encode_new(["a", "bb"], "fake", False), [[1, 1], [2, 1]])
+    # "a" is remembered, "ccc" and "dddd" are new and overflow the memory: the answer is still whole
+    np.testing.assert_array_equal(M._encode_new(["a", "ccc", "dddd"], "fake", False), [[1, 1], [3, 1], [4, 1]])
+    assert set(M._EMB["fake"]) == {"ccc", "dddd"}

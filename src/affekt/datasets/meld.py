@@ -8,7 +8,7 @@ disgust, fear, joy, neutral, sadness, surprise), one per utterance.
 
 Copies from before November 2020 (and the archive on the authors' site) hold Windows-1252 bytes
 mis-read as Latin-1: ``I\\x92m``, ``Â\\x92``, ``â\\x80\\x99`` for ``I’m``. :func:`repair_text` undoes
-those (and a file that is not UTF-8 at all is read as Windows-1252); how many utterances it
+those with ftfy (and a file that is not UTF-8 at all is read as Windows-1252); how many utterances it
 changed is in ``info["text_repaired"]``.
 
 Columns: ``text``, ``labels``, ``speaker``, ``dialogue`` (``<split>:<Dialogue_ID>``: the ids
@@ -20,7 +20,6 @@ official split is not speaker-independent (Chandler, Monica... speak in every sp
 from __future__ import annotations
 
 import io
-import re
 
 import pandas as pd
 
@@ -33,39 +32,19 @@ COLUMNS = ("Utterance", "Speaker", "Emotion", "Dialogue_ID", "Utterance_ID")
 LICENCE = "GPL-3.0 (declare-lab/MELD repository LICENSE; the utterances are Friends transcripts, Warner Bros.)"
 SOURCE = "declare-lab/MELD (data/MELD/*_sent_emo.csv); Poria et al., ACL 2019"
 
-# Windows-1252's characters at bytes 0x80-0x9f (Latin-1 puts C1 control characters there)
-_CP1252 = {b: bytes([b]).decode("cp1252") for b in range(0x80, 0xA0) if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
-_BYTE = {**{chr(b): b for b in range(0x80, 0x100)}, **{c: b for b, c in _CP1252.items()}}
-_CONT = "[" + re.escape("".join(c for c, b in _BYTE.items() if b < 0xC0)) + "]"
-# a UTF-8 sequence whose bytes were each read as one Windows-1252 / Latin-1 character
-_MOJIBAKE = re.compile(f"[\u00c2-\u00df]{_CONT}|[\u00e0-\u00ef]{_CONT}{{2}}|[\u00f0-\u00f4]{_CONT}{{3}}")
-_C1 = re.compile("[\u0080-\u009f]")
-
-
-def _plausible(c: str) -> bool:
-    """What mis-read English text decodes to: Latin letters, C1 (fixed next), general punctuation,
-    currency and ™, emoji; not the CJK that "é…”" in good text would decode to."""
-    o = ord(c)
-    return o < 0x250 or 0x2000 <= o <= 0x214F or o >= 0x1F000
-
-
 def repair_text(s: str) -> str:
-    """Undo the usual Windows-1252 / UTF-8 mix-ups: UTF-8 read as Windows-1252 or Latin-1
-    (``â€™`` -> ``’``, ``Ã©`` -> ``é``, ``Â\\x92`` -> ``’``), then C1 control characters that stand
-    for Windows-1252 punctuation (``\\x92`` -> ``’``, ``\\x85`` -> ``…``; the five undefined ones are
-    dropped). Text without such characters comes back unchanged."""
+    """Undo the usual Windows-1252 / UTF-8 mix-ups with ftfy (``â€™`` -> ``’``, ``Ã©`` -> ``é``,
+    ``\\x92`` -> ``’``), and nothing else: curly quotes, ligatures, widths and line breaks are kept.
+    Text without such characters comes back unchanged."""
     if s.isascii():
         return s
+    from affekt.core.errors import require
 
-    def utf8(m):
-        try:
-            fixed = bytes(_BYTE[c] for c in m.group()).decode("utf-8")
-        except UnicodeDecodeError:  # not a UTF-8 sequence after all: keep
-            return m.group()
-        return fixed if all(map(_plausible, fixed)) else m.group()
-
-    s = _MOJIBAKE.sub(utf8, s)
-    return _C1.sub(lambda m: _CP1252.get(ord(m.group()), ""), s)
+    ftfy = require("ftfy", "text")
+    return ftfy.fix_text(s, ftfy.TextFixerConfig(
+        unescape_html=False, remove_terminal_escapes=False, uncurl_quotes=False, fix_latin_ligatures=False,
+        fix_character_width=False, fix_line_breaks=False, remove_control_chars=False, normalization=None,
+        explain=False))
 
 
 def _read(p) -> pd.DataFrame:

@@ -153,23 +153,21 @@ def _vector_stats(R: list):
 
 
 def _typical(stats: list):
-    """The typical set of recordings: the mean of the sets' means and of their standard deviations."""
-    if isinstance(stats[0], tuple) and (stats[0] and not isinstance(stats[0][0], np.ndarray)):
-        return tuple(_typical([s[k] for s in stats]) for k in range(len(stats[0])))
-    if stats[0] is None:
-        return None
+    """The typical set of recordings: the mean of the sets' (mean, std) pairs."""
     return np.mean([m for m, _ in stats], axis=0), np.mean([sd for _, sd in stats], axis=0)
 
 
-def _zscore(r, st, floor):
-    """``r`` standardised by ``st`` = (mean, std); a std is floored at a tenth of the typical one
-    (``floor``), so that a feature nearly constant in a small set does not blow up."""
-    if st is None:
+def _zscore(r, st, typical):
+    """``r`` standardised by ``st`` = (mean, std); a std is floored at a tenth of the typical one,
+    so that a feature nearly constant in a small set does not blow up. Component-wise for an
+    ensemble's tuples; a component without typical statistics (a member that does not normalise,
+    a spectrogram) passes unchanged."""
+    if typical is None:
         return r
     if isinstance(r, tuple):
-        return tuple(_zscore(a, s, f) for a, s, f in zip(r, st, floor))
+        return tuple(_zscore(a, s, t) for a, s, t in zip(r, st, typical))
     mu, sd = st
-    return ((r - mu) / np.maximum(sd, 0.1 * floor[1] + 1e-9)).astype(r.dtype)
+    return ((r - mu) / np.maximum(sd, 0.1 * typical[1] + 1e-9)).astype(r.dtype)
 
 
 class SpeechClassifier(EmotionClassifier):
@@ -246,9 +244,6 @@ class SpeechClassifier(EmotionClassifier):
             if adapt:
                 if len(ok) >= self.min_adapt_clips:
                     st = _vector_stats([w[3] for i in ok for w in W[i]])
-                    if isinstance(st, tuple) and isinstance(self.corpus_stats_, tuple) \
-                            and not isinstance(self.corpus_stats_[0], np.ndarray):
-                        st = tuple(None if t is None else a for a, t in zip(st, self.corpus_stats_))
                 else:
                     warnings.warn(f"adapt: {len(ok)} recording(s) with speech, fewer than the {self.min_adapt_clips} "
                                   "that adaptation needs; each is scored on its own instead (the typical "
@@ -512,18 +507,21 @@ class SpeechClassifier(EmotionClassifier):
 # --------------------------------------------------------------------------- functionals
 class FunctionalsClassifier(SpeechClassifier):
     """Utterance functionals -> standardisation -> SVM (RBF) / random forest / LightGBM / logistic
-    regression, with balanced class weights."""
+    regression, with balanced class weights. ``temperature``: the probabilities are scaled as
+    p^(1/T) and renormalised (T > 1 makes them less confident; the ranking is unchanged), e.g. a
+    temperature fitted under leave-one-corpus-out (``benchmarks/speech_loco.py``)."""
 
     family = "svm"
 
     def __init__(self, classifier: str = "svm", features: str = "functionals", C: float = 10.0,
                  gamma: str | float = "scale", n_estimators: int = 500, learning_rate: float = 0.05,
                  num_leaves: int = 15, seed: int = 0, speaker_norm: bool = False, corpus_norm: bool = False,
-                 augment: str | None = None):
+                 augment: str | None = None, temperature: float = 1.0):
         self.classifier = classifier
         self.speaker_norm = speaker_norm
         self.corpus_norm = corpus_norm
         self.augment = augment
+        self.temperature = temperature
         self.features = features
         self.C = C
         self.gamma = gamma
@@ -575,6 +573,8 @@ class FunctionalsClassifier(SpeechClassifier):
         return make_pipeline(StandardScaler(), est)
 
     def _fit_reprs(self, R, Y, R_dev, Y_dev):
+        if not self.temperature > 0:
+            raise InputError(f"temperature must be a positive number, got {self.temperature}")
         Xf = np.vstack(R)
         y = Y.argmax(axis=1)
         self.pipe_ = self._make().fit(Xf, y)
@@ -582,6 +582,9 @@ class FunctionalsClassifier(SpeechClassifier):
 
     def _score_reprs(self, R) -> np.ndarray:
         P = self.pipe_.predict_proba(np.vstack(R))
+        if self.temperature != 1.0:  # temperature scaling: p^(1/T), renormalised (T > 1 softens)
+            P = np.exp(np.log(np.clip(P, 1e-12, None)) / self.temperature)
+            P /= P.sum(axis=1, keepdims=True)
         out = np.zeros((len(R), len(self.labels_)), np.float32)
         out[:, self.classes_] = P
         return out

@@ -71,26 +71,17 @@ _EMOTICON = re.compile("|".join(re.escape(k) for k in sorted(_EMOTICONS, key=len
 def normalise_web(text: str) -> str:
     """Web and chat text in one form, whatever platform it came from: URLs become ``http``, user
     handles (``@name``, Reddit's ``u/name`` and GoEmotions' ``[NAME]``) become ``@user``, hashtags
-    their words (``#HappyDays`` -> ``Happy Days``), and emoji and common emoticons their Unicode
-    names (a crying face is the same words on Twitter and Reddit)."""
-    import unicodedata
-
+    their words (``#HappyDays`` -> ``Happy Days``), and emoji and common emoticons their English
+    names (:func:`affekt.text.language.demojize`: a crying face is the same words on Twitter and Reddit)."""
     text = _URL.sub("http", text)
     text = _HANDLE.sub("@user", text)
     text = _HASHTAG.sub(lambda m: _CAMEL.sub(" ", m.group(1)).replace("_", " "), text)
     text = _EMOTICON.sub(lambda m: _EMOTICONS[m.group(0)], text)
-    if text.isascii():
-        return re.sub(r"\s{2,}", " ", text).strip()
-    out = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if cat == "So":
-            out.append(f" {unicodedata.name(ch, '').lower()} ")
-        elif ch in "\u200d\ufe0f\ufe0e" or "\U0001F3FB" <= ch <= "\U0001F3FF":  # joiners, variation, skin tones
-            continue
-        else:
-            out.append(ch)
-    return re.sub(r"\s{2,}", " ", "".join(out)).strip()
+    if not text.isascii():
+        from affekt.text.language import demojize
+
+        text = demojize(text)
+    return re.sub(r"\s{2,}", " ", text).strip()
 
 
 @dataclass(frozen=True)

@@ -225,15 +225,13 @@ def _encode_new(texts: list[str], encoder: str, progress: bool) -> np.ndarray:
     """Embeddings of ``texts``, encoding only the texts this process has not encoded yet."""
     memo = _EMB.setdefault(encoder, {})
     new = list(dict.fromkeys(t for t in texts if t not in memo))
-    if new:
-        E = F.encode(new, encoder, progress=progress or len(new) > 2000)
-        if sum(len(m) for m in _EMB.values()) + len(new) > _EMB_MAX:
-            memo.clear()  # bounded memory: start again rather than grow without limit
-        memo.update(zip(new, E))
-        if any(t not in memo for t in texts):  # more new texts than the memory holds
-            E_all = dict(zip(new, E))
-            return np.vstack([memo.get(t, E_all.get(t)) for t in texts]).astype(np.float32)
-    return np.vstack([memo[t] for t in texts]).astype(np.float32) if texts else np.zeros((0, 0), np.float32)
+    fresh = dict(zip(new, F.encode(new, encoder, progress=progress or len(new) > 2000))) if new else {}
+    out = np.vstack([fresh[t] if t in fresh else memo[t] for t in texts]).astype(np.float32) if texts \
+        else F.encode([], encoder)
+    if sum(len(m) for m in _EMB.values()) + len(fresh) > _EMB_MAX:
+        memo.clear()  # bounded memory: start again rather than grow without limit
+    memo.update(fresh)
+    return out
 
 
 def cached_encode(texts: list[str], encoder: str, progress: bool = False) -> np.ndarray:
