@@ -71,7 +71,8 @@ own = [0, 0]
 paired = []  # per scored second: (face key, label index, timeline right, FER crop right)
 own_cache: dict = {}
 covered = [0, 0]
-fusion = {"face": [0, 0], "voice": [0, 0], "fused": [0, 0], "fused_equal_weights": [0, 0]}
+fusion = {"face": [0, 0], "voice": [0, 0], "voice_where_answered": [0, 0], "fused": [0, 0],
+          "fused_equal_weights": [0, 0]}
 switches = {}
 seconds_processed = 0.0
 t_total = 0.0
@@ -150,6 +151,9 @@ for v in truth:
                                  ("fused_equal_weights", late_fuse([pf, pv], [1.0, 1.0], conf=None))):
                     fusion[name][1] += 1
                     fusion[name][0] += int(p_ is not None and int(np.argmax(p_)) == y)
+                if pv is not None:  # the voice's accuracy where it gave an answer (its VAD found speech)
+                    fusion["voice_where_answered"][1] += 1
+                    fusion["voice_where_answered"][0] += int(int(np.argmax(pv)) == y)
     per_video.append({"video": v["video"], "people": len(people), "tracks": len(rec.tracks),
                       "seconds_scored": v_n, "accuracy": round(v_hits[model.smoothing] / max(v_n, 1), 4)})
     print(per_video[-1], file=sys.stderr)

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("av")
 
-from cli_helpers import invoke  # noqa: E402
+from cli_helpers import ITEMS_FAILED, invoke  # noqa: E402
 from video_helpers import EXAMPLE, audio_only, make_video  # noqa: E402
 
 from affekt.core.errors import InputError  # noqa: E402
@@ -183,6 +183,23 @@ def test_gru_family_trains_on_parts_of_videos_and_predicts(vids, tmp_path):
     bad.write_text(f"path,start,end,label\n{vids['pair']},2,1,neutral\n")
     r = invoke(["train", "--modality", "video", "--dataset", "csv", "--data-dir", bad, "--output", tmp_path / "x"], code=1)
     assert "start < end" in r.output
+
+
+def test_a_time_range_on_the_command_line(vids, tmp_path):
+    part = f"{vids['silent']}#t=0.5,1.5"
+    r = invoke(["analyze", part])
+    assert "0.5-1.5 s" in r.output
+    invoke(["predict", "--modality", "video", "--input", part, "--output", tmp_path / "o.jsonl"])
+    rec = json.loads((tmp_path / "o.jsonl").read_text())
+    assert rec["input"] == part and "error" not in rec
+    segs = [s for tr in rec["tracks"] for s in tr["segments"]]
+    assert segs and min(s["start"] for s in segs) >= 0.5 and max(s["end"] for s in segs) <= 1.5 + 1e-6
+    r = invoke(["analyze", f"{vids['silent']}#t=1.5,0.5"], code=ITEMS_FAILED)
+    assert "ends before it starts" in r.output
+    r = invoke(["analyze", f"{vids['dir']}/nothere.mp4#t=0,1"], code=1)
+    assert "no such file" in r.output
+    r = invoke(["analyze", f"{SPEECH}#t=0,1"], code=1)  # time ranges are for videos
+    assert "no such file" in r.output
 
 
 def test_time_ranges_and_prefetch(vids, tmp_path):

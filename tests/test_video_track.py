@@ -66,6 +66,21 @@ def test_a_last_box_too_small_does_not_stop_the_face_coming_back():
     assert tr.update(3.6, [(330, 130, 250, 250)]) == [0]  # back, bigger: 250/160 of its usual size
 
 
+@pytest.mark.parametrize("scale, same", [(2.4, True), (3.5, False), (1 / 3.5, False)])
+def test_a_face_comes_back_within_reid_scale_of_its_size(scale, same):
+    # the generated pair videos: a face lost for 3 s came back 2.4x its size at the same place
+    tr = FaceTracker(max_age=1.0, reid_age=5.0)
+    for t in (0.0, 0.2, 0.4):
+        assert tr.update(t, [(400, 200, 100, 100)]) == [0]
+    w = 100 * scale
+    assert tr.update(3.4, [(450 - w / 2, 250 - w / 2, w, w)]) == [0 if same else 1]
+
+
+def test_reid_scale_below_one_is_refused():
+    with pytest.raises(InputError, match="reid_scale"):
+        FaceTracker(reid_scale=0.5)
+
+
 def test_two_lost_faces_are_taken_up_by_the_nearest_detections():
     tr = FaceTracker(max_age=0.5, reid_age=5.0)
     a, b = (100, 100, 80, 80), (300, 100, 80, 80)

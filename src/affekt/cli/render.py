@@ -112,7 +112,15 @@ def _print_video(p, top: int, console) -> None:
     def shares(d):
         return ", ".join(f"{escape(k)} {v:.0%}" for k, v in list(d.items())[:top])
 
-    console.print(escape(f"{p.input}: {p.duration:.1f} s, {len(s['people'])} "
+    from affekt.core.errors import InputError
+    from affekt.video.decode import split_fragment
+
+    try:
+        start = split_fragment(p.input)[1]
+    except InputError:  # a malformed range was already reported as the record's error
+        start = 0.0
+    span = f"{start:.1f}-{p.duration:.1f} s" if start else f"{p.duration:.1f} s"
+    console.print(escape(f"{p.input}: {span}, {len(s['people'])} "
                          f"{'person' if len(s['people']) == 1 else 'people'} tracked"), highlight=False)
     for person in s["people"]:
         line = f"  person {person['id']} ({person['time_on_screen']:.1f} s on screen): {shares(person['shares'])}"

@@ -34,6 +34,8 @@ class Modality:
     datasets: tuple[str, ...] = ()
     #: predictions of this modality may carry a timeline (``segments``) worth writing to a file
     timelines: bool = False
+    #: files of this modality may be named with a time range, ``PATH#t=START,END`` (seconds)
+    fragments: bool = False
 
     # ------------------------------------------------------------- inputs
     def items_from_file(self, path: Path, given: str, **opts) -> list[Item]:
@@ -43,6 +45,9 @@ class Modality:
     def items_from_input(self, path: Path, **opts) -> list[Item]:
         """The items of ``affekt predict --input PATH``: a file's items, or those of every file
         of this modality under a folder (recursive, sorted)."""
+        frag = fragment_file(str(path))
+        if frag is not None and frag[1] is self:
+            return [Item(str(path), given=str(path), modality=self.name)]
         path = Path(path)
         if not path.exists():
             raise InputError(f"input '{path}' does not exist")
@@ -116,6 +121,21 @@ def modality_of_file(path) -> Modality | None:
     return next((m for m in modalities() if suffix in m.suffixes), None)
 
 
+def fragment_file(arg: str) -> tuple[Path, Modality] | None:
+    """``'clip.mp4#t=10,20'`` where clip.mp4 is a file of a modality that takes time ranges
+    (W3C Media Fragments, seconds): the file and its modality; else None."""
+    if "#t=" not in arg:
+        return None
+    p = Path(arg.rsplit("#t=", 1)[0])
+    try:
+        if not p.is_file():
+            return None
+    except OSError:
+        return None
+    m = modality_of_file(p)
+    return (p, m) if m is not None and m.fragments else None
+
+
 def known_suffixes() -> dict[str, str]:
     """suffix -> modality, over every registered modality."""
     return {s: m.name for m in modalities() for s in m.suffixes}
@@ -141,6 +161,7 @@ def classify_argument(arg: str, *, as_text: bool = False, **opts) -> list[Item]:
 
     * an existing file: read by its suffix's modality (a table of texts, an audio clip...);
     * an existing folder: every file under it that some modality reads, in sorted order;
+    * ``clip.mp4#t=START,END``: that time range (seconds) of an existing video;
     * something that looks like a path (:func:`looks_like_path`) but does not exist: an error;
     * anything else: a text. ``as_text=True`` makes every argument a text.
     """
@@ -159,6 +180,9 @@ def classify_argument(arg: str, *, as_text: bool = False, **opts) -> list[Item]:
             raise InputError(f"'{arg}': affekt does not read '{p.suffix or '(no extension)'}' files "
                              f"({_suffix_help()}); to analyse the words themselves, add --as-text")
         return m.items_from_file(p, arg, **opts)
+    frag = fragment_file(arg) if p is not None else None
+    if frag is not None:  # clip.mp4#t=10,20: a time range of an existing video
+        return [Item(arg, given=arg, modality=frag[1].name)]
     if looks_like_path(arg):
         raise InputError(f"'{arg}': no such file or folder (it looks like a path: {_suffix_help()}); "
                          "to analyse it as a text, add --as-text")

@@ -18,6 +18,7 @@ class VideoModality(Modality):
     suffixes = VIDEO_SUFFIXES
     datasets = ("folder", "csv")
     timelines = True
+    fragments = True
 
     def items_from_input(self, path: Path, **opts) -> list[Item]:
         """A video; a folder (every video under it, recursive, sorted; a folder of image frames

@@ -8,10 +8,10 @@ embedding per box), by cosine similarity to the track's running mean feature, an
 the Hungarian algorithm (``scipy.optimize.linear_sum_assignment``). A track not seen for more than
 ``max_age`` *seconds* leaves the live set; for ``reid_age`` seconds more it can still be taken up
 again by a detection no live track took that sits where it was last seen (centre within one box
-width, size within 2x): a face the detector missed for a few seconds (turned away, looking down)
-keeps its id. A detection left over after that starts a new track. Times are seconds, not
-frame numbers, because frames may be sampled at a variable rate (variable-frame-rate phone video,
-frames dropped by the decoder).
+width, size within ``reid_scale``, 3x by default): a face the detector missed for a few seconds
+(turned away, looking down) keeps its id. A detection left over after that starts a new track.
+Times are seconds, not frame numbers, because frames may be sampled at a variable rate
+(variable-frame-rate phone video, frames dropped by the decoder).
 
 :func:`match_to_truth` and :func:`identity_switches` score a tracker against known boxes (the
 generated test videos of the benchmarks).
@@ -136,11 +136,16 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class FaceTracker:
     """Links face boxes over sampled frames into tracks (one id per person), SORT-like.
 
-    ``iou_threshold``: the least IoU between a detection and a track's predicted box to pair them.
+    ``iou_threshold``: the least IoU between a detection and a track's predicted box to pair them
+    (low: at a few sampled frames per second a moving face overlaps its prediction little;
+    benchmarks/video_tracking.py compares settings).
     ``max_age``: seconds a track survives without a detection before it leaves the live set.
     ``reid_age``: seconds after that during which a detection where the track was last seen takes
     it up again (0: never; a new person who sits down where another left within that time takes
     the old id).
+    ``reid_scale``: how much bigger or smaller than its usual size a face may come back and still
+    be taken up by its lost track (a person leaning in after looking away: the detector's box of
+    the same face varies with pose and framing, by 2.4x in the generated pair videos).
     ``min_hits``: detections a track needs to count as a person (:meth:`confirmed`).
     ``appearance_weight``: share of the pairing cost given to appearance when features are passed
     (the rest is 1 - IoU). ``min_similarity``: the cosine similarity that lets a detection join a
@@ -149,15 +154,17 @@ class FaceTracker:
     each new detection (an EMA).
     """
 
-    def __init__(self, *, iou_threshold: float = 0.2, max_age: float = 1.0, min_hits: int = 2,
+    def __init__(self, *, iou_threshold: float = 0.1, max_age: float = 1.0, min_hits: int = 2,
                  appearance_weight: float = 0.3, min_similarity: float = 0.7,
-                 feature_momentum: float = 0.8, reid_age: float = 5.0):
+                 feature_momentum: float = 0.8, reid_age: float = 5.0, reid_scale: float = 3.0):
         if not 0.0 < iou_threshold <= 1.0:
             raise InputError(f"iou_threshold must be in (0, 1]; got {iou_threshold}")
         if not max_age >= 0.0:
             raise InputError(f"max_age must be >= 0 seconds; got {max_age}")
         if not reid_age >= 0.0:
             raise InputError(f"reid_age must be >= 0 seconds; got {reid_age}")
+        if not reid_scale >= 1.0:
+            raise InputError(f"reid_scale must be >= 1; got {reid_scale}")
         if min_hits < 1:
             raise InputError(f"min_hits must be >= 1; got {min_hits}")
         if not 0.0 <= appearance_weight <= 1.0:
@@ -171,6 +178,7 @@ class FaceTracker:
         self.min_similarity = float(min_similarity)
         self.feature_momentum = float(feature_momentum)
         self.reid_age = float(reid_age)
+        self.reid_scale = float(reid_scale)
         self._live: list[_Track] = []
         self._lost: list[_Track] = []
         self._all: dict[int, _Track] = {}
@@ -256,13 +264,15 @@ class FaceTracker:
 
     def _rejoin(self, det: np.ndarray) -> list[tuple[int, int]]:
         """Pairs (detection index, lost-track index) of detections (cx, cy, w, h) that sit where a
-        lost track was last seen: centre within one box width, size within 2x of the track's median
-        recent size (a face fading out of view often leaves a last, too small box); nearest first."""
+        lost track was last seen: centre within one box width, size within ``reid_scale`` of the
+        track's median recent size (a face fading out of view often leaves a last, too small box);
+        nearest first."""
         last = np.stack([np.asarray(tr.obs[-1][1:], dtype=np.float64) for tr in self._lost])
         last[:, 2:] = np.stack([np.median(np.asarray(tr.obs, dtype=np.float64)[:, 3:], axis=0) for tr in self._lost])
         dist = np.linalg.norm(det[:, None, :2] - last[None, :, :2], axis=2)
         ratio = det[:, None, 2] / last[None, :, 2]
-        gate = (dist < np.maximum(det[:, None, 2], last[None, :, 2])) & (ratio >= 0.5) & (ratio <= 2.0)
+        gate = ((dist < np.maximum(det[:, None, 2], last[None, :, 2])) & (ratio >= 1.0 / self.reid_scale)
+                & (ratio <= self.reid_scale))
         if not gate.any():
             return []
         rows, cols = linear_sum_assignment(np.where(gate, dist, _REFUSED))
