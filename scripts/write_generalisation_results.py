@@ -98,6 +98,14 @@ if S:
                          "before the functionals, so that spectral regions a studio left silent or a codec zeroed read the "
                          f"same) changes the per-clip LOCO from {S[na]['mean_uar']:.3f} to {S[fl]['mean_uar']:.3f}; its "
                          "purpose is the MP3 robustness below.")
+        cb, bt0 = "logreg-C0.03+corpus_norm+functionals-floor+augment+corpus_balance", "logreg-C0.03+corpus_norm+functionals-floor+augment"
+        if cb in S and bt0 in S:
+            notes.append("- **Corpus-balanced training** (`-p corpus_balance=true`: sample weights so that every training "
+                         "corpus weighs the same, however many clips it has; classes stay balanced within) changes the "
+                         f"bundled recipe's per-clip LOCO from {S[bt0]['mean_uar']:.3f} to {S[cb]['mean_uar']:.3f} (per corpus "
+                         + ", ".join(f"{c} {100 * (v['uar'] - S[bt0]['by_corpus'][c]['uar']):+.1f}" for c, v in S[cb]['by_corpus'].items())
+                         + " points): every held-out corpus loses when the small corpora (URDU 400 and ASED 538 clips) "
+                         "count as much as TESS's 1,820. Not kept; an opt-in.")
         if notes:
             out += ["", "What each lever does against the starting point (the previous speech-default recipe: soft voting of "
                     "logreg, svm and lgbm on RAVDESS + TESS):", ""] + notes

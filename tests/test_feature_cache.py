@@ -65,3 +65,20 @@ def test_disk_cache_location(monkeypatch, tmp_path, clips):
     for off in ("off", "0", "none"):
         monkeypatch.setenv("AFFEKT_CACHE", off)
         assert cache.cache_root() is None
+
+
+def test_a_copied_or_moved_corpus_is_served_from_the_disk_cache(monkeypatch, tmp_path, clips):
+    import shutil
+
+    monkeypatch.setenv("AFFEKT_CACHE", str(tmp_path / "cache"))
+    sm._MEMORY.clear()
+    calls = _count_reprs(monkeypatch)
+    X, y = clips
+    make_family("speech", "svm").fit(X, y)
+    n = len(calls)
+    copy = tmp_path / "copied"
+    copy.mkdir()
+    X2 = [shutil.copy(x, copy / f"renamed_{i}.wav") for i, x in enumerate(X)]  # new paths, new mtimes
+    sm._MEMORY.clear()
+    make_family("speech", "svm").fit(X2, y)
+    assert len(calls) == n  # the features are keyed by the files' bytes

@@ -152,3 +152,27 @@ def test_cli_train_loco_and_predict_adapted(corpora, tmp_path):
     r = invoke(args[:5] + ["--dataset", "csv", "--data-dir", tables[0], "-o", tmp_path / "x", "--cv", "2", "--adapt"],
                code=1)
     assert "add -p corpus_norm=true" in r.output
+
+
+def test_corpus_balance_weighs_every_corpus_the_same(corpora, monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
+    c = corpora
+    keep = [i for i, g in enumerate(c["corpus"]) if g == "mid" or (g == "low" and i % 4 == 0)]  # 24 and 6 clips
+    X, y, cor = ([c[k][i] for i in keep] for k in ("X", "y", "corpus"))
+    seen = {}
+    real = LogisticRegression.fit
+
+    def spy(self, Xf, yf, sample_weight=None):
+        seen["w"] = sample_weight
+        return real(self, Xf, yf, sample_weight=sample_weight)
+
+    monkeypatch.setattr(LogisticRegression, "fit", spy)
+    make_family("speech", "logreg", corpus_balance=True).fit(X, y, corpora=cor)
+    w = np.asarray(seen["w"])
+    per = {g: w[[k for k, h in enumerate(cor) if h == g]].sum() for g in ("low", "mid")}
+    assert len(w) == len(X) and per["low"] == pytest.approx(per["mid"]) and w.mean() == pytest.approx(1.0)
+    make_family("speech", "logreg").fit(X, y, corpora=cor)
+    assert seen["w"] is None  # off by default
+    with pytest.raises(InputError, match="corpus_balance needs the corpus"):
+        make_family("speech", "logreg", corpus_balance=True).fit(X, y)

@@ -54,19 +54,38 @@ def _n_jobs() -> int:
 _MEMORY: "OrderedDict[str, object]" = OrderedDict()
 _MEMORY_MAX = 50_000
 _MEMORY_LOCK = threading.Lock()
+#: content digests of the files seen in this process, by (path, size, mtime): each file is read
+#: for its digest once
+_DIGESTS: dict = {}
+
+
+def _content_digest(p: Path, st) -> str:
+    """SHA-1 of file ``p``'s bytes (``st``: its stat), memoised for this process."""
+    k = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    d = _DIGESTS.get(k)
+    if d is None:
+        h = hashlib.sha1()
+        with open(p, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        d = _DIGESTS[k] = h.hexdigest()
+    return d
+
+
 def _cache_key(x, kind: str) -> str | None:
-    """A key for file ``x``'s representations of ``kind``: its resolved path, size and mtime (an
-    edited file is read again); None for what is not a readable file (arrays, missing paths)."""
+    """A key for file ``x``'s representations of ``kind``: a digest of its bytes, so an edited
+    file is read again while a copied, moved or re-downloaded one is not; None for what is not a
+    readable file (arrays, missing paths)."""
     if not isinstance(x, (str, os.PathLike)):
         return None
     p = Path(x)
     try:
-        st = p.stat()
+        digest = _content_digest(p, p.stat())
     except OSError:
         return None
     # the cache folder is part of the key: a run that swaps a part of the pipeline (a test's stand-in
     # VAD) points AFFEKT_CACHE elsewhere, and must not be served from memory either
-    return hashlib.sha1(f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}|{kind}|{cache_root()}".encode()).hexdigest()
+    return hashlib.sha1(f"{digest}|{kind}|{cache_root()}".encode()).hexdigest()
 
 
 def _cache_file(x, kind: str) -> Path | None:
@@ -192,6 +211,7 @@ class SpeechClassifier(EmotionClassifier):
     corpus_norm = False
     min_adapt_clips = 20
     augment = None
+    corpus_balance = False
 
     # -------------------------------------------------------------- speakers
     def fit(self, X, y, *, speakers=None, corpora=None, **kw):
@@ -414,12 +434,26 @@ class SpeechClassifier(EmotionClassifier):
         W = self._corpus_norm(W, cor, fit=True)
         R = [w[3] for ws in W for w in ws]
         idx = [i for i, ws in enumerate(W) for _ in ws]
+        self._row_weights = None
+        if self.corpus_balance:  # every training corpus weighs the same, however many clips it has
+            if cor is None:
+                raise InputError("corpus_balance needs the corpus of each training input: train on several "
+                                 "--dataset corpora")
+            from collections import Counter
+
+            rows = [str(cor[i]) for i in idx]
+            counts = Counter(rows)
+            w = np.array([1.0 / counts[c] for c in rows])
+            self._row_weights = w * (len(w) / w.sum())
         R_dev = Yd = None
         if X_dev is not None:
             Wd = self._corpus_norm(self._all_windows(X_dev, progress=True))
             R_dev = [w[3] for ws in Wd for w in ws]
             Yd = Y_dev[[i for i, ws in enumerate(Wd) for _ in ws]]
-        self._fit_reprs(R, Y[idx], R_dev, Yd)
+        try:
+            self._fit_reprs(R, Y[idx], R_dev, Yd)
+        finally:
+            self._row_weights = None
 
     def _scores(self, X, speakers=None, adapt: bool = False) -> np.ndarray:
         W = self._corpus_norm(self._adapt(self._all_windows(list(X)), speakers), adapt=adapt)
@@ -507,7 +541,8 @@ class SpeechClassifier(EmotionClassifier):
 # --------------------------------------------------------------------------- functionals
 class FunctionalsClassifier(SpeechClassifier):
     """Utterance functionals -> standardisation -> SVM (RBF) / random forest / LightGBM / logistic
-    regression, with balanced class weights. ``temperature``: the probabilities are scaled as
+    regression, with balanced class weights (``corpus_balance``: and each training corpus weighing
+    the same, whatever its size). ``temperature``: the probabilities are scaled as
     p^(1/T) and renormalised (T > 1 makes them less confident; the ranking is unchanged), e.g. a
     temperature fitted under leave-one-corpus-out (``benchmarks/speech_loco.py``)."""
 
@@ -516,8 +551,9 @@ class FunctionalsClassifier(SpeechClassifier):
     def __init__(self, classifier: str = "svm", features: str = "functionals", C: float = 10.0,
                  gamma: str | float = "scale", n_estimators: int = 500, learning_rate: float = 0.05,
                  num_leaves: int = 15, seed: int = 0, speaker_norm: bool = False, corpus_norm: bool = False,
-                 augment: str | None = None, temperature: float = 1.0):
+                 augment: str | None = None, temperature: float = 1.0, corpus_balance: bool = False):
         self.classifier = classifier
+        self.corpus_balance = corpus_balance
         self.speaker_norm = speaker_norm
         self.corpus_norm = corpus_norm
         self.augment = augment
@@ -577,7 +613,10 @@ class FunctionalsClassifier(SpeechClassifier):
             raise InputError(f"temperature must be a positive number, got {self.temperature}")
         Xf = np.vstack(R)
         y = Y.argmax(axis=1)
-        self.pipe_ = self._make().fit(Xf, y)
+        pipe = self._make()
+        w = getattr(self, "_row_weights", None)
+        fit_kw = {} if w is None else {f"{pipe.steps[-1][0]}__sample_weight": w}
+        self.pipe_ = pipe.fit(Xf, y, **fit_kw)
         self.classes_ = self.pipe_.classes_
 
     def _score_reprs(self, R) -> np.ndarray:
