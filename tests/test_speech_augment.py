@@ -63,13 +63,19 @@ def test_unknown_kind_is_refused():
     assert A.parse_kinds(["noise", "mp3", "noise"]) == ("noise", "mp3")
 
 
-@pytest.mark.usefixtures("speech_env", "synthetic_voices_are_speech")
-def test_augmented_copies_join_training(tmp_path):
+def _clips(folder, n: int):
+    """``n`` synthetic clips per class, written under ``folder/<label>/``."""
     X, y = [], []
     for c, (lab, (f0, rate, amp)) in enumerate(SPEECH_CLASSES.items()):
-        for i in range(6):
-            X.append(write_audio(os.path.join(tmp_path, lab, f"{i}.wav"), speech_like(1.0, f0, rate, amp, seed=c * 10 + i)))
+        for i in range(n):
+            X.append(write_audio(os.path.join(folder, lab, f"{i}.wav"), speech_like(1.0, f0, rate, amp, seed=c * 10 + i)))
             y.append(lab)
+    return X, y
+
+
+@pytest.mark.usefixtures("speech_env", "synthetic_voices_are_speech")
+def test_augmented_copies_join_training(tmp_path):
+    X, y = _clips(tmp_path, 6)
     m = make_family("speech", "logreg", augment="noise,gain")
     W, src = m._augmented_windows(X)
     assert len(W) == 2 * len(X) and sorted(src) == sorted(list(range(len(X))) * 2)
@@ -87,11 +93,7 @@ def test_augmented_copies_join_training(tmp_path):
 
 @pytest.mark.usefixtures("speech_env", "synthetic_voices_are_speech")
 def test_temperature_softens_scores_and_keeps_the_ranking(tmp_path):
-    X, y = [], []
-    for c, (lab, (f0, rate, amp)) in enumerate(SPEECH_CLASSES.items()):
-        for i in range(5):
-            X.append(write_audio(os.path.join(tmp_path, lab, f"{i}.wav"), speech_like(1.0, f0, rate, amp, seed=c * 10 + i)))
-            y.append(lab)
+    X, y = _clips(tmp_path, 5)
     P1 = make_family("speech", "logreg").fit(X, y).predict_proba(X)
     m = make_family("speech", "logreg", temperature=2.0).fit(X, y)
     P2 = m.predict_proba(X)
