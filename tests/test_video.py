@@ -187,8 +187,9 @@ def test_gru_family_trains_on_parts_of_videos_and_predicts(vids, tmp_path):
 
 def test_a_time_range_on_the_command_line(vids, tmp_path):
     part = f"{vids['silent']}#t=0.5,1.5"
-    r = invoke(["analyze", part])
+    r = invoke(["analyze", part, "--annotate", tmp_path / "part.mp4"])
     assert "0.5-1.5 s" in r.output
+    assert decode.probe(tmp_path / "part.mp4").duration == pytest.approx(decode.probe(vids["silent"]).duration, abs=0.1)
     invoke(["predict", "--modality", "video", "--input", part, "--output", tmp_path / "o.jsonl"])
     rec = json.loads((tmp_path / "o.jsonl").read_text())
     assert rec["input"] == part and "error" not in rec

@@ -25,11 +25,14 @@ def _font(size: int):
 
 
 def annotate_video(pred: EmotionPrediction, src, out, *, blur: bool = False) -> Path:
-    """Write ``out`` (.mp4/.mkv/.mov, H.264 + the source's audio) from video ``src`` and its record."""
+    """Write ``out`` (.mp4/.mkv/.mov, H.264 + the source's audio) from video ``src`` and its record.
+    For a time range (``clip.mp4#t=10,20``) the whole video is written, with boxes on the range."""
     import av
     from PIL import Image, ImageDraw, ImageFilter
 
-    from affekt.video.decode import MAX_SIDE, _open, _rotated, frames
+    from affekt.video.decode import MAX_SIDE, _open, _rotated, frames, split_fragment
+
+    src = split_fragment(src)[0]
 
     out = Path(out)
     if out.suffix.lower() not in ANNOTATE_SUFFIXES:
