@@ -197,6 +197,10 @@ def test_a_time_range_on_the_command_line(vids, tmp_path):
     assert segs and min(s["start"] for s in segs) >= 0.5 and max(s["end"] for s in segs) <= 1.5 + 1e-6
     r = invoke(["analyze", f"{vids['silent']}#t=1.5,0.5"], code=ITEMS_FAILED)
     assert "ends before it starts" in r.output
+    r = invoke(["analyze", f"{vids['silent']}#t=abc"], code=ITEMS_FAILED)
+    assert "written #t=START,END" in r.output
+    r = invoke(["analyze", f"{vids['silent']}#t=9,12"], code=ITEMS_FAILED)
+    assert "after the video's end" in r.output
     r = invoke(["analyze", f"{vids['dir']}/nothere.mp4#t=0,1"], code=1)
     assert "no such file" in r.output
     r = invoke(["analyze", f"{SPEECH}#t=0,1"], code=1)  # time ranges are for videos

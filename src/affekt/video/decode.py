@@ -180,7 +180,11 @@ def split_fragment(x) -> tuple[str, float, float | None]:
     holds ``#t=`` is taken as it is."""
     s = str(x)
     m = _FRAGMENT.match(s)
-    if not m or Path(s).exists():
+    if Path(s).exists():
+        return s, 0.0, None
+    if not m:
+        if "#t=" in s and Path(s.rsplit("#t=", 1)[0]).exists():
+            raise VideoError(f"'{s}': a time range is written #t=START,END in seconds")
         return s, 0.0, None
     try:
         start = float(m["start"] or 0.0)

@@ -209,6 +209,9 @@ class VideoRecognizer(Recognizer):
 
         src, start, end = split_fragment(path)
         info = probe(src)
+        if start and info.duration and start >= info.duration:
+            raise InputError(f"'{path}': the time range starts at {start:g} s, after the video's end "
+                             f"({info.duration:.1f} s)")
         warns = list(info.warnings)
         fm = self._face()
         labels = list(fm.labels_.labels)
