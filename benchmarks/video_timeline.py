@@ -5,6 +5,8 @@ of real FER2013 PublicTest faces (benchmarks/make_face_videos.py).
         --ravdess ../shared/data/audio/ravdess --out /work/cache/videos
     python benchmarks/video_timeline.py --videos /work/cache/videos --fer2013 ../shared/data/images/fer2013
 
+Several ``--videos`` folders (sets made with other seeds) are scored as one pooled set.
+
 Scoring, per person and per second of video (the second's middle), skipping 0.25 s either side
 of an expression change: the label of the track matched to that person (Hungarian on box IoU
 against the known boxes, per sampled frame) at the sampled frame nearest that time. A second
@@ -37,7 +39,8 @@ from affekt.video.models import SMOOTHING, smooth
 from affekt.video.track import identity_switches, match_to_truth
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--videos", required=True, type=Path)
+ap.add_argument("--videos", required=True, type=Path, nargs="+",
+                help="one or more folders of make_face_videos.py output, scored as one pooled set")
 ap.add_argument("--fer2013", default="../shared/data/images/fer2013")
 ap.add_argument("--cache", default=None)
 ap.add_argument("--model", default="video-default")
@@ -45,7 +48,11 @@ ap.add_argument("--fps", type=float, default=None)
 ap.add_argument("--out", default="benchmarks/results/video_timeline.json")
 a = ap.parse_args()
 
-truth = json.loads((a.videos / "truth.json").read_text())
+truth = []
+for folder in a.videos:
+    for v in json.loads((folder / "truth.json").read_text()):
+        # the name a video is reported under; the folder's too when several are pooled
+        truth.append({**v, "path": folder / v["video"], "video": v["video"] if len(a.videos) == 1 else f"{folder.name}/{v['video']}"})
 model = load_model(a.model)
 fps = a.fps or model.fps
 X, meta = fer2013_arrays(a.fer2013, cache=a.cache)
@@ -78,7 +85,7 @@ seconds_processed = 0.0
 t_total = 0.0
 per_video = []
 for v in truth:
-    path = a.videos / v["video"]
+    path = v["path"]
     t0 = time.perf_counter()
     rec = model.predict([str(path)], fps=fps, errors="raise")[0]
     t_total += time.perf_counter() - t0

@@ -21,9 +21,10 @@ def pct(v):
     return f"{100 * v:.1f}%"
 
 
-tl, sp, tm, cs, fp, big, trk = (load(n) for n in ("video_timeline.json", "video_speed.json", "video_temporal.json",
-                                                  "video_crop_scale.json", "face_pipeline_crops.json",
-                                                  "video_timeline_big.json", "video_tracking.json"))
+tl, sp, tm, cs, fp, big, trk, pooled = (load(n) for n in ("video_timeline.json", "video_speed.json", "video_temporal.json",
+                                                          "video_crop_scale.json", "face_pipeline_crops.json",
+                                                          "video_timeline_big.json", "video_tracking.json",
+                                                          "video_timeline_all.json"))
 
 
 def tracking_table():
@@ -62,7 +63,7 @@ if tl or sp:
     def met(ok):
         return "yes" if ok else "**no**"
     out += ["## Issue 12's targets", "", "| target | measured | met |", "|---|---|---|"]
-    for name, d in (("these 18 videos", tl), ("the larger set", big)):
+    for name, d in (("all the generated videos, pooled", pooled), ("these 18 videos", tl), ("the larger set", big)):
         if d and "gap_to_fer_crops" in d:
             g = d["gap_to_fer_crops"]
             out.append(f"| timeline within 3 points of the face model on the same faces ({name}, "
@@ -95,7 +96,8 @@ if tl:
             "Smoothing compared on the same per-frame scores: " +
             ", ".join(f"{k} {v:.3f}" for k, v in tl["timeline_accuracy_by_smoothing"].items()) +
             " (ema is causal: it lags each change, which is what a live view can do).", ""]
-    sets = [(name, d) for name, d in (("these videos", tl), ("a larger set", big)) if d and "gap_to_fer_crops" in d]
+    sets = [(name, d) for name, d in (("these videos", tl), ("a larger set", big), ("both, pooled", pooled))
+            if d and "gap_to_fer_crops" in d]
     if sets:
         def gap(g):
             return f"{g['points']:+.1f} [{g['ci95'][0]:+.1f}, {g['ci95'][1]:+.1f}]"
@@ -109,6 +111,10 @@ if tl:
                     "--fer2013 ../shared/data/images/fer2013 --ravdess ../shared/data/audio/ravdess --out "
                     "/work/cache/videos_big --cache /work/cache/fer2013.npz --seed 1 --n-single 48 --n-pair 16 "
                     "--n-congruent 0 --no-edge`.", ""]
+        if pooled:
+            out += [f"Both sets scored as one: `{pooled['command']}`. The first set alone ({tl['videos']} videos, "
+                    f"{tl['distinct_faces_scored']} distinct faces) gives a wide interval; the pooled set (the same generator, two "
+                    "seeds) is the figure the target is read on.", ""]
         out += ["| videos | distinct faces / person-seconds | timeline | still, detected and cropped | FER2013 crops | "
                 "video path vs still (tracking, sampling, codec) | detect-and-crop vs FER crops | timeline vs FER crops |",
                 "|---|---|---|---|---|---|---|---|"]
@@ -251,7 +257,7 @@ if tl:
                     "generated_videos_still_frame_accuracy": tl["timeline_accuracy_by_smoothing"]["none"],
                     "generated_videos_fer_crop_accuracy_same_faces": tl["face_model_own_accuracy_same_faces"],
                     "identity_switches_two_person_videos": tl["identity_switches_total"]})
-    for name, d in (("", tl), ("larger_set_", big)):
+    for name, d in (("", tl), ("larger_set_", big), ("pooled_", pooled)):
         if d and "gap_to_still_pipeline" in d:
             metrics[f"generated_videos_{name}gap_points_to_still_pipeline"] = d["gap_to_still_pipeline"]["points"]
             metrics[f"generated_videos_{name}gap_points_to_fer_crops"] = d["gap_to_fer_crops"]["points"]
