@@ -25,6 +25,11 @@ def f3(x) -> str:
 START, END = "<!-- faces: written by scripts/write_face_results.py -->", "<!-- /faces -->"
 
 
+def acc_vs(x: float, target: float) -> str:
+    """Three decimals, or four where three would round a miss up to the target."""
+    return f"{x:.4f}" if x < target <= round(x, 3) else f"{x:.3f}"
+
+
 def readme_block(fd: dict, peer: dict | None, fams: dict | None) -> str:
     t, plus = fd["fer2013_privatetest"], fd.get("ferplus_test")
     sp, ph = fd.get("predict_whole_image_speed", {}), fd.get("photo_640x480", {})
@@ -33,7 +38,8 @@ def readme_block(fd: dict, peer: dict | None, fams: dict | None) -> str:
         return f"{x:.3f} (95% CI {c['ci_low']:.3f}-{c['ci_high']:.3f})"
 
     rows = ["| measure | value | target |", "|---|---|---|",
-            f"| FER2013 PrivateTest accuracy, `--whole-image` (n={t['n']:,}) | {ci(t['accuracy'], t['accuracy_ci'])} | "
+            f"| FER2013 PrivateTest accuracy, `--whole-image` (n={t['n']:,}) | {acc_vs(t['accuracy'], 0.70)} (95% CI "
+            f"{t['accuracy_ci']['ci_low']:.3f}-{t['accuracy_ci']['ci_high']:.3f}) | "
             f">= 0.70 ({'met' if t['accuracy'] >= 0.70 else '**not met**'}) |",
             f"| FER2013 PrivateTest macro-F1 | {ci(t['macro_f1'], t['macro_f1_ci'])} | reported |"]
     if plus:
@@ -83,7 +89,7 @@ def main() -> None:
         L += ["## Issue 11's targets", "",
               "| target | wanted | measured | met |", "|---|---|---|---|",
               f"| bundled `face-default`, FER2013 PrivateTest accuracy, `--whole-image` | >= 0.70 | "
-              f"{f3(t['accuracy'])} [{f3(t['accuracy_ci']['ci_low'])}, {f3(t['accuracy_ci']['ci_high'])}] (n={t['n']}) | "
+              f"{acc_vs(t['accuracy'], 0.70)} [{f3(t['accuracy_ci']['ci_low'])}, {f3(t['accuracy_ci']['ci_high'])}] (n={t['n']}) | "
               f"{'yes' if t['accuracy'] >= 0.70 else 'no'} |"]
         if fams:
             ens = [r for r in fams["rows"] if r["kind"] == "ensemble"]
