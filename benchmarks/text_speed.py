@@ -11,8 +11,9 @@ What the baseline is, like for like with affekt where it can be (all of it goes 
 - the **same tokenizer as affekt** (all-MiniLM-L6-v2's WordPiece; roberta's BPE files are not
   available offline), so both models see the same number of tokens per text;
 - the **same maximum length** (``--max-tokens``; default: the max_length the affekt model was
-  trained with, read from its manifest: 64 for text-default) and the same length-sorted batches
-  (``--batch-size``, default 64 as affekt's encoder);
+  trained with, read from its manifest: 64 for text-default) and length-sorted batches
+  (``--batch-size``, default 64 as affekt's encoder, which also cuts a batch where padding would
+  pass 20% of its real tokens);
 - the same input file, and the same kind of JSONL output. Both run with the machine's threads.
 
 Writes benchmarks/results/text_speed.json.

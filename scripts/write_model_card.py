@@ -72,7 +72,7 @@ def main():
         b = speed.get("baseline")
         if b:
             base = (f"a DistilRoBERTa-base-sized classifier with random weights and affekt's own WordPiece tokenizer, "
-                    f"both truncated at {b['max_tokens']} tokens, batches of {b['batch_size']}")
+                    f"both truncated at {b['max_tokens']} tokens, length-sorted batches of up to {b['batch_size']}")
         else:  # the run before benchmarks/text_speed.py recorded its baseline
             base = ("a DistilRoBERTa-base-sized classifier with random weights and MiniLM's WordPiece tokenizer, "
                     "truncated at 128 tokens against affekt's 64")

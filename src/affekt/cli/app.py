@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from affekt.cli import info, run, train
+from affekt.cli import info, run, serve, train
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="affekt: emotion recognition (categories and valence/arousal/dominance).")
@@ -42,6 +42,7 @@ app.command()(train.tune)
 app.command()(info.models)
 app.command("families")(info.families)
 app.command()(info.examples)
+app.command()(serve.serve)
 
 
 def main() -> None:

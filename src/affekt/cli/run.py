@@ -10,7 +10,7 @@ import typer
 from affekt.cli.common import (EXIT_OK, AbstainOpt, ModelOpt, SpaceOpt, StrictOpt, check_label_space, friendly, load,
                                report_item_errors)
 
-TextColumnOpt = typer.Option("text", help="Column (csv/tsv) or field (jsonl) holding the text.")
+TextColumnOpt = typer.Option("text", help="Column (csv/tsv/parquet) or field (jsonl) holding the text.")
 IdColumnOpt = typer.Option(None, "--id-column",
                            help="Column (field) passed through to each record as \"id\" (default: a column named id).")
 FpsOpt = typer.Option(None, "--fps", help="Video: frames sampled per second (default: the model's, 5).")
@@ -18,7 +18,7 @@ EncodingOpt = typer.Option("utf-8", help="Encoding of text files; a line not val
 
 
 @friendly
-def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.csv/.tsv/.jsonl of texts, audio "
+def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.csv/.tsv/.jsonl/.parquet of texts, audio "
                                                 "files, images, videos); or folders of them. See README, \"What analyze reads\"."),
             model: Optional[str] = ModelOpt, label_space: Optional[str] = SpaceOpt,
             top: int = typer.Option(3, min=1, help="How many emotions to show per item."),
@@ -146,7 +146,7 @@ def _write_annotated(preds: list, items: list, annotate: Path, blur: bool = Fals
 
 
 @friendly
-def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a text per line), .csv/.tsv or .jsonl; "
+def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a text per line), .csv/.tsv, .jsonl or .parquet; "
                                        "speech / face / video: an audio file / image / video, a folder (recursive) "
                                        "or a .txt list of paths"),
             output: Path = typer.Option(..., "--output", "-o", help="JSONL: one object per input item, in order."),
@@ -169,6 +169,12 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
                                        "standardise their features by the set's own statistics (unsupervised "
                                        "adaptation). Needs 20+ files with a mix of emotions; then every answer depends "
                                        "on the other files. Without it each file is scored on its own."),
+            engine: str = typer.Option("local", help="local: this process. ray: a Ray cluster (Ray Data, an actor "
+                                       "pool holding the model once per worker; resumable: see docs/scaling.md)."),
+            address: Optional[str] = typer.Option(None, help="--engine ray: the cluster to join (e.g. "
+                                                  "ray://head:10001 or auto); default: a local cluster for this run."),
+            num_workers: Optional[int] = typer.Option(None, min=1, help="--engine ray: workers (one CPU and one "
+                                                      "copy of the model each); default: the CPUs here, at most 8."),
             strict: bool = StrictOpt):
     """Predict for every item of a file or folder; a failing item gets an error record and the run goes on."""
     from affekt.core.modality import get_modality, run_items
@@ -194,6 +200,37 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
     m = load(model, mod.name)
     check_label_space(m, label_space)
     output.parent.mkdir(parents=True, exist_ok=True)
+    if engine not in ("local", "ray"):
+        from affekt.core.errors import InputError
+
+        raise InputError(f"--engine '{engine}': use local or ray")
+    if engine == "local" and (address or num_workers):
+        from affekt.core.errors import InputError
+
+        raise InputError("--address and --num-workers are for --engine ray")
+    if engine == "ray":
+        opts = {"whole_image": True} if whole_image else {}
+        for key, value in (("fps", fps), ("adapt", adapt), ("speaker_by", speaker_by)):
+            if value:
+                opts[key] = value
+        if mod.name == "speech" and getattr(m, "speaker_norm", False):
+            from affekt.core.errors import InputError
+
+            raise InputError(f"--engine ray: model '{m.model_id_}' normalises per speaker, which needs every file "
+                             "at once; run it locally")
+        from affekt.engine.ray_engine import predict_ray, shutdown
+
+        try:
+            preds = predict_ray(mod, model or mod.default_model, items, output, label_space=label_space,
+                                batch_size=batch_size, abstain_below=abstain_below, opts=opts, address=address,
+                                num_workers=num_workers)
+        finally:
+            shutdown()
+        code = report_item_errors(preds, strict=strict)
+        typer.echo(f"wrote {len(preds)} predictions to {output}", err=True)
+        if code != EXIT_OK:
+            raise typer.Exit(code)
+        return
     tmp = output.with_name(output.name + ".part")
     preds: list = []
     try:

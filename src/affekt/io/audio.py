@@ -92,7 +92,7 @@ def audio_info(path) -> AudioInfo:
 _CUT_CHUNK = re.compile(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 
 
-def _check_not_cut(p: Path, i) -> None:
+def _check_not_cut(p, i) -> None:
     """A truncated file (its header promises more audio than the file holds) is an error."""
     m = _CUT_CHUNK.search(getattr(i, "extra_info", "") or "")
     if not m:
@@ -173,6 +173,67 @@ def stream_audio(path, sr: int = SR, block_seconds: float = 30.0, *,
     if n < info.frames - max(16, 0.001 * info.samplerate):
         raise AudioError(f"'{path}': truncated file: the header promises {info.duration:.2f} s "
                          f"but only {n / info.samplerate:.2f} s can be decoded")
+
+
+AUDIO_MAGIC = ((b"RIFF", "WAV"), (b"RIFX", "WAV"), (b"RF64", "WAV"), (b"fLaC", "FLAC"), (b"OggS", "Ogg"),
+               (b"FORM", "AIFF"), (b"ID3", "MP3"), (b".snd", "AU"), (b"riff", "W64"))
+
+
+def sniff_audio(head: bytes) -> str | None:
+    """The audio container ``head`` (a file's first bytes) starts with, or None: what a file is,
+    from its content rather than its name or a declared content type."""
+    for magic, kind in AUDIO_MAGIC:
+        if head.startswith(magic):
+            return kind
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06:  # MPEG audio frame sync
+        return "MP3"
+    return None
+
+
+def decode_audio_bytes(data: bytes, name: str = "audio bytes", *, max_seconds: float | None = None) -> np.ndarray:
+    """A whole audio file held in memory (wav, flac, ogg, mp3...) -> ``SR`` Hz mono float32, never
+    written to disk. The format comes from the content; every refusal (not audio, truncated, longer
+    than ``max_seconds``) is an :class:`AudioError` naming ``name``."""
+    import io
+
+    if not data:
+        raise AudioError(f"'{name}': empty (0 bytes)")
+    if sniff_audio(bytes(data[:16])) is None:
+        head = bytes(data[:512])
+        what = "it looks like a text file" if _is_text(head) else "its content is not a known audio format"
+        raise AudioError(f"'{name}': not audio ({what}; wav, flac, ogg, mp3, aiff and au are read)")
+    sf = _sf()
+    try:
+        f = sf.SoundFile(io.BytesIO(bytes(data)))
+    except Exception as exc:
+        raise AudioError(f"'{name}': cannot decode audio (the header is an audio header, so the upload is "
+                         f"probably corrupt or truncated; libsndfile: {str(exc).strip()[:120]})") from None
+    with f:
+        if f.frames <= 0 or f.samplerate <= 0:
+            raise AudioError(f"'{name}': no audio samples (zero-length recording)")
+        _check_not_cut(name, f)
+        seconds = f.frames / f.samplerate
+        if max_seconds is not None and seconds > max_seconds:
+            raise AudioError(f"'{name}': {seconds:.1f} s of audio is longer than the {max_seconds:g} s accepted here")
+        try:
+            y = f.read(dtype="float32", always_2d=True)
+        except Exception as exc:
+            raise AudioError(f"'{name}': decoding failed after the header ({str(exc).strip()[:120]})") from None
+        if len(y) < f.frames - max(16, 0.001 * f.samplerate):
+            raise AudioError(f"'{name}': truncated file: the header promises {seconds:.2f} s "
+                             f"but only {len(y) / f.samplerate:.2f} s can be decoded")
+        y = _resample(_to_mono(y), int(f.samplerate), SR)
+    if not np.isfinite(y).all():
+        raise AudioError(f"'{name}': the decoded samples contain NaN or infinite values")
+    return y
+
+
+def _is_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def check_array(y, sr: int, name: str = "<array>") -> np.ndarray:

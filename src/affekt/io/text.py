@@ -18,7 +18,7 @@ from pathlib import Path
 from affekt.core.errors import InputError
 from affekt.io.items import Item
 
-TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl", ".ndjson")
+TEXT_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl", ".ndjson", ".parquet")
 _BAD = re.compile("[\udc80-\udcff]")  # bytes the encoding could not decode (surrogateescape)
 
 
@@ -90,6 +90,8 @@ def read_text_items(path, text_column: str = "text", *, id_column: str | None = 
     if suffix not in TEXT_SUFFIXES:
         raise InputError(f"'{path}': unsupported text file type '{suffix or '(none)'}' "
                          f"(use {', '.join(TEXT_SUFFIXES)})")
+    if suffix == ".parquet":
+        return _parquet_items(path, text_column, id_column)
     content = _decode(path, encoding)
     if suffix == ".txt":
         if id_column:
@@ -130,6 +132,36 @@ def _table_items(path: Path, content: str, delimiter: str, text_column: str, id_
     if not out:
         raise InputError(f"'{path}' has a header but no rows")
     return out
+
+
+def _parquet_items(path: Path, text_column: str, id_column: str | None) -> list[Item]:
+    """A Parquet table's text column (and id column); a null text is an error item."""
+    from affekt.core.errors import require
+
+    pq = require("pyarrow.parquet", "text")
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:
+        raise InputError(f"'{path}': not a readable Parquet file ({str(exc)[:120]})") from None
+    cols = list(schema.names)
+    if text_column not in cols:
+        raise InputError(f"'{path}' has no column '{text_column}' (columns: {', '.join(cols) or 'none'}); "
+                         "name the text column with --text-column")
+    if id_column and id_column not in cols:
+        raise InputError(f"'{path}' has no id column '{id_column}' (columns: {', '.join(cols)})")
+    kind = schema.field(text_column).type
+    import pyarrow as pa
+
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        raise InputError(f"'{path}': column '{text_column}' holds {kind}, not text")
+    id_col = id_column or ("id" if "id" in cols else None)
+    table = pq.read_table(path, columns=[text_column] + ([id_col] if id_col else []))
+    texts = table.column(text_column).to_pylist()
+    ids = table.column(id_col).to_pylist() if id_col else [None] * len(texts)
+    if not texts:
+        raise InputError(f"'{path}' has no rows")
+    return [Item(t, id=i) if t is not None else Item(None, id=i, error=f"row {n}: no text (null)")
+            for n, (t, i) in enumerate(zip(texts, ids), 1)]
 
 
 def _jsonl_items(content: str, text_column: str, id_column: str | None, encoding: str) -> list[Item]:

@@ -26,27 +26,30 @@ class TextModality(Modality):
 
     def predict(self, model, items: list[Item], *, label_space=None, batch_size: int = 256,
                 progress: bool = False, **opts) -> Iterator[list]:
-        """Length-sorted batches (padding-bound encoders run much faster), answered in input order,
-        as one chunk; a progress bar on stderr from 500 texts."""
+        """Chunks of ``batch_size`` texts in input order, one model call each (the encoder sorts
+        a chunk's texts by length itself), yielded as they are done; a progress bar on stderr
+        from 500 texts. The chunks depend only on the input order, so any engine that cuts the
+        input at multiples of ``batch_size`` (``--engine ray``) makes the same calls and writes
+        the same records."""
         self.check_options(**opts)
-        out: list = [error_record(it, model.model_id_) if it.error else None for it in items]
-        idx = [i for i, it in enumerate(items) if not it.error]
-        order = sorted(idx, key=lambda i: len(items[i].value) if isinstance(items[i].value, str) else 0)
         bar = None
-        if progress and len(idx) >= 500:
+        if progress and sum(1 for it in items if not it.error) >= 500:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(idx), unit="text", file=sys.stderr, desc="predict")
-        for s in range(0, len(order), batch_size):
-            chunk = order[s:s + batch_size]
-            preds = model.predict([items[i].value for i in chunk], label_space=label_space, errors="record")
-            for i, p in zip(chunk, preds):
-                out[i] = p
+            bar = tqdm(total=len(items), unit="text", file=sys.stderr, desc="predict")
+        for s in range(0, len(items), batch_size):
+            chunk = items[s:s + batch_size]
+            out: list = [error_record(it, model.model_id_) if it.error else None for it in chunk]
+            idx = [i for i, it in enumerate(chunk) if not it.error]
+            if idx:
+                preds = model.predict([chunk[i].value for i in idx], label_space=label_space, errors="record")
+                for i, p in zip(idx, preds):
+                    out[i] = p
             if bar is not None:
                 bar.update(len(chunk))
+            yield out
         if bar is not None:
             bar.close()
-        yield out
 
     def load_dataset(self, name: str, data_dir, *, text_column: str = "text", label_column=None,
                      label_sep: str | None = None, group_column: str | None = None, **opts):

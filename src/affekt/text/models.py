@@ -86,9 +86,29 @@ class _LinearHead:
             return LinearSVC(C=self.C, class_weight=self.class_weight)
         raise InputError(f"unknown classifier '{self.classifier}' (use logreg or linsvm)")
 
+    def __getstate__(self):  # the stacked copy is rebuilt after loading, not saved
+        d = dict(self.__dict__)
+        d.pop("_stacked_cache", None)
+        return d
+
+    def _stacked(self):
+        """(W (d, L), b (L,)) of a multi-label one-vs-rest of binary linear models, or None (a
+        label that was constant in training has no linear model)."""
+        cached = self.__dict__.get("_stacked_cache")
+        if cached is None:
+            ests = getattr(self.est_, "estimators_", None)
+            ok = self.multi_label and ests and all(getattr(e, "coef_", None) is not None and e.coef_.shape[0] == 1
+                                                   for e in ests)
+            cached = (np.ascontiguousarray(np.vstack([e.coef_ for e in ests]).T),
+                      np.array([float(e.intercept_[0]) for e in ests])) if ok else False
+            self.__dict__["_stacked_cache"] = cached
+        return cached or None
+
     def fit(self, Xf, Y: np.ndarray):
         import scipy.sparse as sp
         from sklearn.multiclass import OneVsRestClassifier
+
+        self.__dict__.pop("_stacked_cache", None)
 
         if sp.issparse(Xf):  # sorted indices: the parallel workers get a read-only memmap
             Xf = Xf.tocsr()
@@ -105,6 +125,10 @@ class _LinearHead:
 
     def scores(self, Xf) -> np.ndarray:
         if self.classifier == "logreg":
+            stacked = self._stacked()
+            if stacked is not None:  # one product for all labels: sklearn checks each of 28 estimators' input
+                W, b = stacked
+                return _sigmoid(np.asarray(Xf @ W, dtype=np.float64) + b)
             return self.est_.predict_proba(Xf)
         z = self.est_.decision_function(Xf)
         return _sigmoid(2 * z) if self.multi_label else _softmax(2 * z)
