@@ -29,11 +29,16 @@ def base_url():
 
 
 @pytest.fixture(scope="module")
-def browser():
+def playwright():
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    yield b
+    b.close()
 
 
 @pytest.fixture(params=list(VIEWPORTS))
@@ -123,3 +128,35 @@ def test_errors_are_shown_and_tabs_work_from_the_keyboard(page):
     page.problems.remove("Failed to load resource: the server responded with a status of 415 (Unsupported Media Type)")
     for sel in ("#text-input", "#speech-file", "#face-file", "#text-space"):
         assert page.locator(f"label[for={sel[1:]}]").count() == 1
+
+
+def test_microphone_and_webcam_with_chromiums_fake_devices(playwright, base_url):
+    """Recording (MediaRecorder -> decoded and sent as 16 kHz WAV) and a webcam snapshot, with
+    chromium's fake devices: a tone for the microphone, a test pattern (no face) for the camera."""
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                                                   "--use-fake-device-for-media-stream",
+                                                                   "--use-fake-ui-for-media-stream"])
+    try:
+        pg = b.new_context(permissions=["microphone", "camera"]).new_page()
+        problems: list[str] = []
+        pg.on("pageerror", lambda e: problems.append(str(e)))
+        pg.goto(base_url + "/")
+        pg.wait_for_selector("#status:has-text('Ready')")
+        pg.click("#tab-speech")
+        pg.click("#record")
+        pg.wait_for_selector("#record[aria-pressed=true]")
+        pg.wait_for_timeout(2000)
+        pg.click("#record")
+        pg.wait_for_selector("#speech-result .card", timeout=30_000)
+        assert pg.locator("#speech-result .card h2").inner_text() == "recording.wav"
+        assert pg.get_attribute("#record", "aria-pressed") == "false"
+        pg.click("#tab-face")
+        pg.click("#camera")
+        pg.wait_for_selector("#snap:not([hidden])")
+        pg.wait_for_timeout(500)
+        pg.click("#snap")
+        pg.wait_for_selector("#face-result .top", timeout=30_000)
+        assert pg.locator("#face-result .top").inner_text() == "No face found"
+        assert problems == []
+    finally:
+        b.close()
