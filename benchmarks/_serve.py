@@ -50,3 +50,13 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def generated_texts(n: int, seed: int = 0) -> list[str]:
+    """Sentences of 4-30 emotion and filler words, for runs without a corpus."""
+    import random
+
+    rng = random.Random(seed)
+    words = ("happy", "sad", "angry", "calm", "tired", "lovely", "awful", "great", "thanks", "sorry", "why", "again",
+             "today", "work", "friends", "game")
+    return [" ".join(rng.choice(words) for _ in range(rng.randint(4, 30))) for _ in range(n)]

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import secrets
 import signal
 import subprocess
@@ -32,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _results import command, save_tagged
+from _serve import generated_texts
 
 OUT = Path(__file__).parent / "results" / "serving.json"
 
@@ -47,9 +47,7 @@ def load_texts(data: str | None, n: int) -> tuple[list[str], str]:
         ds = load_dataset("goemotions", data)
         texts = (ds.xy("train")[0] + ds.xy("test")[0])[:n]
         return [t.replace("\n", " ") for t in texts], f"GoEmotions train+test, first {len(texts)}"
-    rng = random.Random(0)
-    words = ["happy", "sad", "angry", "calm", "tired", "lovely", "awful", "great", "thanks", "sorry", "why", "again", "today", "work", "friends", "game"]
-    return [" ".join(rng.choice(words) for _ in range(rng.randint(4, 30))) for _ in range(n)], "generated"
+    return generated_texts(n), "generated"
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _results import command, save_tagged
-from _serve import metric_sum, start_server
+from _serve import generated_texts, metric_sum, start_server
 
 OUT = Path(__file__).parent / "results" / "serving.json"
 
@@ -48,11 +48,7 @@ def load_texts(data: str | None, n: int) -> tuple[list[str], str]:
         ds = load_dataset("goemotions", data)
         texts = ds.xy("test")[0][:n]
         return texts, f"GoEmotions test split, first {len(texts)}"
-    import random
-
-    rng = random.Random(0)
-    words = ["happy", "sad", "angry", "calm", "tired", "lovely", "awful", "great", "thanks", "sorry", "why", "again", "today", "work", "friends", "game"]
-    return [" ".join(rng.choice(words) for _ in range(rng.randint(4, 30))) for _ in range(n)], "generated"
+    return generated_texts(n), "generated"
 
 
 def predict_throughput(texts: list[str], repeats: int = 3) -> dict:

@@ -161,6 +161,14 @@ def test_bad_uploads_get_a_clear_4xx(small, case):
     still_serving(small)
 
 
+def test_images_over_the_pixel_limit_are_refused_before_decoding():
+    with TestClient(create_app(ServeConfig(models=("face-default",), max_image_pixels=100_000))) as c:
+        r = c.post("/v1/face", files={"file": ("face.jpg", (EXAMPLES / "face.jpg").read_bytes(), "image/jpeg")})
+        assert r.status_code == 413 and "0.3 megapixels is over the 0.1 MP" in r.json()["error"]
+        r = c.post("/v1/face", content=b"plain words", headers={"content-type": "image/png"})
+        assert r.status_code == 415 and "the content is text" in r.json()["error"]
+
+
 def test_api_key_is_required_and_checked(small):
     for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {KEY}"}):
         r = small.post("/v1/text", json={"texts": ["a"]}, headers=headers)

@@ -177,11 +177,16 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
                                                       "copy of the model each); default: the CPUs here, at most 8."),
             strict: bool = StrictOpt):
     """Predict for every item of a file or folder; a failing item gets an error record and the run goes on."""
-    from affekt.core.modality import get_modality, run_items
+    from affekt.core.errors import InputError
     from affekt.core.labels import get_label_space
+    from affekt.core.modality import get_modality, run_items
 
     if label_space:
         get_label_space(label_space)
+    if engine not in ("local", "ray"):
+        raise InputError(f"--engine '{engine}': use local or ray")
+    if engine == "local" and (address or num_workers):
+        raise InputError("--address and --num-workers are for --engine ray")
     if abstain_below is not None:
         from affekt.core.abstain import check_threshold
 
@@ -193,31 +198,14 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
         for flag, value, default in (("--text-column", text_column, "text"), ("--id-column", id_column, None),
                                      ("--encoding", encoding, "utf-8")):
             if value != default:
-                from affekt.core.errors import InputError
-
                 raise InputError(f"{flag} is for text inputs")
         items = mod.items_from_input(input)
     m = load(model, mod.name)
     check_label_space(m, label_space)
     output.parent.mkdir(parents=True, exist_ok=True)
-    if engine not in ("local", "ray"):
-        from affekt.core.errors import InputError
-
-        raise InputError(f"--engine '{engine}': use local or ray")
-    if engine == "local" and (address or num_workers):
-        from affekt.core.errors import InputError
-
-        raise InputError("--address and --num-workers are for --engine ray")
+    opts = {key: value for key, value in (("whole_image", whole_image or None), ("fps", fps),
+                                          ("adapt", adapt or None), ("speaker_by", speaker_by)) if value is not None}
     if engine == "ray":
-        opts = {"whole_image": True} if whole_image else {}
-        for key, value in (("fps", fps), ("adapt", adapt), ("speaker_by", speaker_by)):
-            if value:
-                opts[key] = value
-        if mod.name == "speech" and getattr(m, "speaker_norm", False):
-            from affekt.core.errors import InputError
-
-            raise InputError(f"--engine ray: model '{m.model_id_}' normalises per speaker, which needs every file "
-                             "at once; run it locally")
         from affekt.engine.ray_engine import predict_ray, shutdown
 
         try:
@@ -226,32 +214,26 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
                                 num_workers=num_workers)
         finally:
             shutdown()
-        code = report_item_errors(preds, strict=strict)
-        typer.echo(f"wrote {len(preds)} predictions to {output}", err=True)
-        if code != EXIT_OK:
-            raise typer.Exit(code)
-        return
-    tmp = output.with_name(output.name + ".part")
-    preds: list = []
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            opts = {"whole_image": True} if whole_image else {}
-            if fps is not None:
-                opts["fps"] = fps
-            if adapt:
-                opts["adapt"] = True
-            for chunk in run_items(m, mod, items, label_space=label_space, batch_size=batch_size,
-                                   progress=True, speaker_by=speaker_by, abstain_below=abstain_below, **opts):
-                preds.extend(chunk)
-                if strict:
-                    report_item_errors(preds, strict=True)
-                for p in chunk:
-                    fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
-                fh.flush()
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(output)
+        if strict and any(p.error for p in preds):
+            output.unlink()  # --strict: nothing written
+            report_item_errors(preds, strict=True)
+    else:
+        tmp = output.with_name(output.name + ".part")
+        preds = []
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for chunk in run_items(m, mod, items, label_space=label_space, batch_size=batch_size,
+                                       progress=True, abstain_below=abstain_below, **opts):
+                    preds.extend(chunk)
+                    if strict:
+                        report_item_errors(preds, strict=True)
+                    for p in chunk:
+                        fh.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+                    fh.flush()
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        tmp.replace(output)
     code = report_item_errors(preds)
     typer.echo(f"wrote {len(preds)} predictions to {output}", err=True)
     if code != EXIT_OK:

@@ -106,6 +106,12 @@ def predict_ray(mod, model_name: str, items: list[Item], output: Path, *, label_
     opts = dict(opts or {})
     if opts.get("adapt") or opts.get("speaker_by"):
         raise InputError("--engine ray: --adapt and --speaker-by need every file at once; run them locally")
+    if mod.name == "speech":
+        from affekt.core.registry import load_model
+
+        if getattr(load_model(model_name), "speaker_norm", False):  # loaded once, cached
+            raise InputError(f"--engine ray: model '{model_name}' normalises per speaker, which needs every file "
+                             "at once; run it locally")
     step = max(1, min(batch_size, 16)) if mod.name == "speech" else batch_size
     shard = shard_size or step * CALLS_PER_SHARD.get(mod.name, 1)
     if shard % step:

@@ -421,25 +421,29 @@ def _from_array(x: np.ndarray, label: str, *, max_side, min_side) -> tuple[np.nd
 
 def oriented_size(x) -> tuple[int, int] | None:
     """(width, height) of an image as :func:`load_image` returns it at full size (EXIF rotation
-    applied), read from the header only; None when it cannot be told."""
+    applied), read from the header only (a decompression bomb's too); None when it cannot be told."""
     if isinstance(x, np.ndarray):
         return (int(x.shape[1]), int(x.shape[0])) if x.ndim >= 2 else None
     Image = _pil()
+    if isinstance(x, Image.Image):
+        return _size_of(x)
+    if not isinstance(x, (bytes, bytearray, memoryview, str, os.PathLike)):
+        return None
     try:
-        if isinstance(x, Image.Image):
-            im, close = x, False
-        elif isinstance(x, (bytes, bytearray, memoryview)):
-            im, close = Image.open(io.BytesIO(bytes(x))), True
-        elif isinstance(x, (str, os.PathLike)):
-            im, close = Image.open(x), True
-        else:
-            return None
-        try:
-            w, h = im.size
-            orientation = im.getexif().get(0x0112, 1)
-        finally:
-            if close:
-                im.close()
+        with (io.BytesIO(bytes(x)) if isinstance(x, (bytes, bytearray, memoryview)) else open(x, "rb")) as fp:
+            try:
+                im = Image.open(fp)
+            except Image.DecompressionBombError:  # its size is still in the header
+                im = _open_header_only(fp, "")
+            if im is None:
+                return None
+            with im:
+                return _size_of(im)
     except Exception:  # the reader itself reports unreadable images
         return None
+
+
+def _size_of(im) -> tuple[int, int]:
+    w, h = im.size
+    orientation = im.getexif().get(0x0112, 1)
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)

@@ -52,6 +52,11 @@ def _sniff(path: Path) -> str:
         head = path.read_bytes()[:512] if path.stat().st_size < 1 << 20 else open(path, "rb").read(512)
     except OSError:
         return ""
+    return _hint(head)
+
+
+def _hint(head: bytes) -> str:
+    """What a file's first bytes say it is, for a message about audio that cannot be decoded."""
     if head[:4] in (b"RIFF", b"fLaC", b"OggS", b"FORM") or head[:3] == b"ID3":
         return "the header is an audio header, so the file is probably corrupt or truncated"
     try:
@@ -199,9 +204,7 @@ def decode_audio_bytes(data: bytes, name: str = "audio bytes", *, max_seconds: f
     if not data:
         raise AudioError(f"'{name}': empty (0 bytes)")
     if sniff_audio(bytes(data[:16])) is None:
-        head = bytes(data[:512])
-        what = "it looks like a text file" if _is_text(head) else "its content is not a known audio format"
-        raise AudioError(f"'{name}': not audio ({what}; wav, flac, ogg, mp3, aiff and au are read)")
+        raise AudioError(f"'{name}': not audio ({_hint(bytes(data[:512]))}; wav, flac, ogg, mp3, aiff and au are read)")
     sf = _sf()
     try:
         f = sf.SoundFile(io.BytesIO(bytes(data)))
@@ -226,14 +229,6 @@ def decode_audio_bytes(data: bytes, name: str = "audio bytes", *, max_seconds: f
     if not np.isfinite(y).all():
         raise AudioError(f"'{name}': the decoded samples contain NaN or infinite values")
     return y
-
-
-def _is_text(head: bytes) -> bool:
-    try:
-        head.decode("utf-8")
-        return True
-    except UnicodeDecodeError:
-        return False
 
 
 def check_array(y, sr: int, name: str = "<array>") -> np.ndarray:

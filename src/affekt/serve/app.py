@@ -42,7 +42,6 @@ from affekt.serve.inputs import RequestError, Upload, check_kind, image_pixels
 log = logging.getLogger("affekt.serve")
 STATIC = Path(__file__).parent / "static"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-DEFAULT_MODELS = ("text-default", "speech-default", "face-default", "video-default")
 ROUTES = ("/", "/healthz", "/metrics", "/v1/models", "/v1/text", "/v1/speech", "/v1/face", "/v1/video",
           "/v1/speech/stream")
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -128,9 +127,9 @@ class Service:
 
     # ------------------------------------------------------------- loading
     def load(self) -> None:
-        from affekt.core.registry import load_model
+        from affekt.core.registry import DEFAULT_MODELS, load_model
 
-        names = self.config.models or DEFAULT_MODELS
+        names = self.config.models or tuple(DEFAULT_MODELS.values())
         for name in names:
             try:
                 m = load_model(name)
@@ -171,16 +170,8 @@ class Service:
         """``fn(values, key) -> records`` for the model's batcher: one model call per batch."""
         model = sm.model
 
-        def run(values: list, key: tuple):
-            label_space, opts = key[0], dict(key[1:])
-            if sm.modality == "text":  # padding-bound encoders: similar lengths together
-                order = sorted(range(len(values)), key=lambda i: len(values[i]))
-                preds = model.predict([values[i] for i in order], label_space=label_space, errors="record", **opts)
-                out: list = [None] * len(values)
-                for i, p in zip(order, preds):
-                    out[i] = p
-                return out
-            return list(model.predict(values, label_space=label_space, errors="record", **opts))
+        def run(values: list, key: tuple):  # (a text model's encoder sorts a batch by length itself)
+            return list(model.predict(values, label_space=key[0], errors="record", **dict(key[1:])))
 
         return run
 

@@ -3,7 +3,6 @@ kind sniffed from the content (never from the file name or the declared type), a
 the service applies before a model sees them (size, duration, pixels)."""
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 from affekt.core.errors import InputError
@@ -77,17 +76,8 @@ def check_kind(up: Upload, kind: str) -> None:
 
 
 def image_pixels(data: bytes) -> int | None:
-    """Width x height from an image's header (nothing decoded), or None when Pillow cannot tell."""
-    from PIL import Image
+    """Width x height from an image's header (nothing decoded), or None when it cannot be told."""
+    from affekt.face.images import oriented_size
 
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            w, h = im.size
-        return int(w) * int(h)
-    except Image.DecompressionBombError as exc:  # over twice Pillow's own limit
-        import re
-
-        m = re.search(r"\((\d+) pixels\)", str(exc))
-        return int(m.group(1)) if m else 1 << 40
-    except Exception:  # not readable: the model's reader gives the precise message
-        return None
+    size = oriented_size(data)
+    return None if size is None else size[0] * size[1]

@@ -260,8 +260,9 @@ function showFaces(r, source) {
     g.font = `bold ${fs}px system-ui, sans-serif`;
     const text = `${i + 1} ${f.label} ${f.scores[f.label].toFixed(2)}`;
     const tw = g.measureText(text).width + 8;
-    g.fillStyle = colorOf(f.label); g.fillRect(x, Math.max(0, y - fs - 6), tw, fs + 6);
-    g.fillStyle = "#fff"; g.fillText(text, x + 4, Math.max(fs, y - 5));
+    const lx = Math.max(0, Math.min(x, source.width - tw));  // the label stays inside the picture
+    g.fillStyle = colorOf(f.label); g.fillRect(lx, Math.max(0, y - fs - 6), tw, fs + 6);
+    g.fillStyle = "#fff"; g.fillText(text, lx + 4, Math.max(fs, y - 5));
   });
   const cards = p.faces.map((f, i) => el("div", { class: "card face-card" },
     el("h3", { text: `Face ${i + 1}: ${f.label}` }), bars(f.scores, 4)));
