@@ -70,6 +70,24 @@ def _own(pred: dict, y: list, corpus: list, rows: dict):
     return out
 
 
+def write_predictions(path, pred: dict, y: list, df, rows: dict) -> None:
+    """Each held-out clip: corpus, path, speaker, gender, true label, predicted label (top score among
+    its corpus's own labels, as it is scored)."""
+    import numpy as np
+    import pandas as pd
+
+    own = _own(pred, y, df["corpus"].tolist(), rows)
+    parts = []
+    for c, (Q, t) in own.items():
+        sub = df[df["corpus"] == c]
+        labs = np.array(rows[c]["labels"], dtype=object)
+        parts.append(pd.DataFrame({"corpus": c, "path": sub["path"].to_numpy(),
+                                   "speaker": sub["speaker"].to_numpy() if "speaker" in sub else "",
+                                   "gender": sub["gender"].to_numpy(), "truth": labs[t], "pred": labs[Q.argmax(1)]}))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    pd.concat(parts).to_csv(path, index=False)
+
+
 def temperature(pred: dict, y: list, corpus: list, rows: dict) -> dict:
     """Temperature scaling under LOCO: for each held-out corpus, one temperature fitted (log-loss)
     on the other held-out corpora's scores, applied to this one's; ECE before and after. ``all``:
@@ -118,6 +136,8 @@ def main(argv=None) -> dict:
                     help="with corpus_norm=true: each held-out corpus standardised by its own statistics "
                          "(affekt predict --adapt); without it each clip is scored on its own")
     ap.add_argument("--out", default="benchmarks/results/speech_loco.json")
+    ap.add_argument("--predictions", default=None, help="also write each held-out clip's corpus, path, gender, "
+                    "true and predicted label (among its corpus's own labels) to this CSV (for bias audits)")
     a = ap.parse_args(argv)
     cache_on_disk_by_default()
     names = [c.strip() for c in a.corpora.split(",") if c.strip()]
@@ -148,6 +168,8 @@ def main(argv=None) -> dict:
            "mean_ece": round(cv["ece"]["mean"], 4), "seconds": round(time.time() - t0, 1)}
     res["abstaining"] = abstaining(cv["predictions"], y, df["corpus"].tolist(), rows)
     res["temperature_scaling"] = temperature(cv["predictions"], y, df["corpus"].tolist(), rows)
+    if a.predictions:
+        write_predictions(a.predictions, cv["predictions"], y, df, rows)
     save_tagged(a.out, a.tag, res)
     print(json.dumps({k: v for k, v in res.items() if k != "by_corpus"}, indent=1))
     for c, r in rows.items():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from write_annotation_results import human_reference  # scripts/: CREMA-D and FER+ raters
 from write_face_results import acc_vs  # scripts/: the same rounding rule as the results table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,8 +110,8 @@ def main() -> None:
     dup = json.loads((RES / "face_classical.json").read_text())["duplicates"]
     weakest = ", ".join(f"{lab} (F1 {r['f1']:.2f})"
                         for lab, r in sorted(t["per_class"].items(), key=lambda kv: kv[1]["f1"])[:3])
+    lines += ["", *human_reference("face")]
     lines += [
-        "",
         "## Known limits",
         "- FER2013 faces are small (48x48), grey, mostly frontal and posed or semi-posed web images; the labels "
         "are noisy (the reason FER+ relabelled every image with 10 crowd votes). Accuracy on other "

@@ -18,6 +18,8 @@ import argparse
 import json
 from pathlib import Path
 
+from write_annotation_results import human_reference  # scripts/: the CREMA-D raters as a reference
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "src/affekt/models/speech-default"
 
@@ -201,6 +203,7 @@ def main(argv=None) -> None:
             lines.append(f"- a {m['minutes']:g}-minute recording: {m['realtime_factor']:.1f}x real time, "
                          f"peak RSS {m['peak_rss_mb']:.0f} MB, {m['windows']} speech windows.")
         lines.append("")
+    lines += human_reference("speech")
     if corpora == ["ravdess", "tess"]:
         lines += ["## Limits", "- Acted, read sentences from 26 speakers of North-American English in quiet rooms: "
                   "expect much lower accuracy on spontaneous speech, other languages, noise, children, or "

@@ -218,6 +218,8 @@ def test_fer2013_and_ferplus_loaders_read_the_public_layouts(tmp_path):
     dsp = load_ferplus(plus)
     assert dsp.label_space.name == "ferplus"
     assert len(dsp.split("all")) == 33 and dsp.split("train")["labels"][0] == ["happiness"]
+    assert dsp.split("train")["votes"][0] == [0, 10, 0, 0, 0, 0, 0, 0]  # counts over FER+'s 8 emotions
+    assert dsp.info["vote_labels"] == dsp.label_space.labels
     # majority in FER2013's 7 classes (Ekman order): happiness=3, neutral=6; tie, contempt, unknown: -1
     assert ferplus_majority(plus, meta).tolist() == [3, -1, -1, -1] + [6] * 31
 

@@ -82,3 +82,21 @@ def test_a_copied_or_moved_corpus_is_served_from_the_disk_cache(monkeypatch, tmp
     sm._MEMORY.clear()
     make_family("speech", "svm").fit(X2, y)
     assert len(calls) == n  # the features are keyed by the files' bytes
+
+
+def test_text_embeddings_respect_cache_off(monkeypatch, tmp_path):
+    """AFFEKT_CACHE=off keeps embeddings in memory only (it once made a folder named 'off')."""
+    import numpy as np
+
+    from affekt.text import models as tm
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tm, "_encode_new", lambda texts, enc, progress: np.zeros((len(texts), 3), np.float32))
+    for value, folder in (("off", None), (str(tmp_path / "emb"), tmp_path / "emb")):
+        monkeypatch.setenv("AFFEKT_CACHE", value)
+        tm._MEMO.clear()
+        tm.cached_encode([f"a text {value}"], "minilm")
+        if folder is None:
+            assert not any(tmp_path.iterdir())
+        else:
+            assert len(list(folder.glob("emb-minilm-*.npy"))) == 1

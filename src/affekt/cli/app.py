@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from affekt.cli import info, run, serve, train
+from affekt.cli import annotate, info, labels, privacy, run, serve, train
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="affekt: emotion recognition (categories and valence/arousal/dominance).")
@@ -43,6 +43,11 @@ app.command()(info.models)
 app.command("families")(info.families)
 app.command()(info.examples)
 app.command()(serve.serve)
+app.add_typer(annotate.app, name="annotate")
+app.command()(labels.agree)
+app.command()(labels.consensus)
+app.command()(labels.audit)
+app.command()(privacy.anonymize)
 
 
 def main() -> None:

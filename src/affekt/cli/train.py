@@ -63,19 +63,31 @@ def train(ctx: typer.Context,
           text_column: str = typer.Option("text"), label_column: Optional[List[str]] = typer.Option(None),
           label_sep: Optional[str] = typer.Option(None), group_column: Optional[str] = typer.Option(None),
           speaker_by: Optional[str] = SpeakerByOpt,
+          label_mode: Optional[str] = typer.Option(None, "--label-mode", help="Datasets with votes (ferplus; a csv whose "
+                                                   "--label-column options are count columns): what to learn from: "
+                                                   "plurality (default; ties left out) | majority (> half agree) | soft "
+                                                   "(the vote distribution) | multi (labels with >= --vote-threshold of the "
+                                                   "votes) | dawid-skene. The test split keeps the plurality."),
+          vote_threshold: float = typer.Option(0.3, help="--label-mode multi: the share of votes a label needs."),
           adapt: bool = typer.Option(False, "--adapt", help="Models trained with -p corpus_norm=true: score each "
                                      "cross-validation test fold (under --protocol loco, each held-out corpus) as one new "
                                      "set of recordings, standardised by its own statistics (what `affekt predict --adapt` "
                                      "does). Without it each test item is scored on its own.")):
     """Train a model family on a dataset, evaluate it (test split, or cross-validation where that is
-    the honest choice), save it with its card."""
+    the honest choice), save it with its card. Speech features of the files read are kept in
+    ~/.cache/affekt for later runs (AFFEKT_CACHE=DIR: elsewhere; AFFEKT_CACHE=off: not kept)."""
     from affekt.core.cache import cache_on_disk_by_default
     from affekt.training.pipeline import train as run
 
     cache_on_disk_by_default()
     params = parse_params(param)
+    votes = {"label_votes": True} if label_mode and modality == "text" else {}
     ds = _datasets(modality, dataset, data_dir, label_space, text_column=text_column, label_column=label_column,
-                   label_sep=label_sep, group_column=group_column, speaker_by=speaker_by)
+                   label_sep=label_sep, group_column=group_column, speaker_by=speaker_by, **votes)
+    if label_mode or ds.info.get("vote_labels"):  # a vote table: its plurality unless told otherwise
+        from affekt.annotation.targets import apply_label_mode
+
+        ds = apply_label_mode(ds, label_mode or "plurality", threshold=vote_threshold, seed=seed)
     res = run(modality, ds, output, family=family, params=params, cv=cv, protocol=protocol,
               tune_trials=tune_trials, seed=seed, command=command_line("train", ctx.params), adapt=adapt)
     print_summary(res)
@@ -117,7 +129,9 @@ def evaluate(model: str = typer.Option(..., "--model", "-m"), dataset: str = typ
              n_boot: int = typer.Option(1000, help="Bootstrap resamples for CIs."),
              text_column: str = typer.Option("text"), label_column: Optional[List[str]] = typer.Option(None),
              label_sep: Optional[str] = typer.Option(None), speaker_by: Optional[str] = SpeakerByOpt):
-    """Evaluate a model on a dataset (its test split, or all of a table without splits); write a report."""
+    """Evaluate a model on a dataset (its test split, or all of a table without splits); write a report.
+    Speech features of the files read are kept in ~/.cache/affekt for later runs (AFFEKT_CACHE=DIR:
+    elsewhere; AFFEKT_CACHE=off: not kept)."""
     from affekt.cli.common import check_label_space
     from affekt.core.cache import cache_on_disk_by_default
     from affekt.evaluation.evaluate import evaluate as run
@@ -143,7 +157,8 @@ def tune(dataset: str = typer.Option(...), data_dir: Path = typer.Option(...),
          param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="Fixed family parameter key=value."),
          text_column: str = typer.Option("text"), label_column: Optional[List[str]] = typer.Option(None),
          label_sep: Optional[str] = typer.Option(None), seed: int = typer.Option(0)):
-    """Search a family's hyperparameters with optuna on the dev split."""
+    """Search a family's hyperparameters with optuna on the dev split. Speech features are kept in
+    ~/.cache/affekt (AFFEKT_CACHE=off: not kept)."""
     from affekt.core.cache import cache_on_disk_by_default
     from affekt.training.tuning import tune as run
 

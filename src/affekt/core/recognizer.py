@@ -176,6 +176,12 @@ class EmotionClassifier(Recognizer):
         self._validate_all(X)
         space = self._infer_space(y, label_space)
         Y = self._to_matrix(y, space, "training labels")
+        if Y.dtype.kind == "f" and not getattr(self, "soft_targets", False):
+            import warnings
+
+            warnings.warn(f"family '{self.family}' learns one label per item: each item's soft target becomes its most "
+                          "voted label (the face networks learn the distributions)", stacklevel=2)
+            Y = np.eye(len(space), dtype=np.int8)[Y.argmax(1)]
         if len(Y) != len(X):
             raise DataError(f"{len(X)} items but {len(Y)} label rows")
         if Y.sum(axis=0).min() == 0:
@@ -218,6 +224,10 @@ class EmotionClassifier(Recognizer):
         if isinstance(y, np.ndarray) and y.ndim == 2:
             if y.shape[1] != len(space):
                 raise LabelError(f"{where}: {y.shape[1]} columns for {len(space)} labels")
+            if y.dtype.kind == "f" and not space.multi_label and len(y) and np.allclose(y.sum(1), 1, atol=1e-4):
+                if not np.isfinite(y).all() or (y < 0).any():
+                    raise LabelError(f"{where}: label distributions must be finite and >= 0")
+                return y.astype(np.float32)  # soft targets: one distribution per item (vote shares)
             return (y > 0).astype(np.int8)
         flat = [lab for item in y for lab in ([item] if isinstance(item, str) else item)]
         space.validate(flat, where=where)

@@ -40,11 +40,15 @@ class Dataset:
             raise DataError(f"dataset '{self.name}' has no split '{name}' (splits: {', '.join(self.splits)}, all)")
         return self.splits[name]
 
-    def xy(self, split):
+    def xy(self, split, *, targets: bool = False):
+        """(inputs, labels) of a split. ``targets``: a split relabelled by ``--label-mode soft`` gives
+        its vote distributions, an (n, labels) float array, instead (what a model learns from)."""
         df = self.split(split)
         X = df[self.input_column].tolist()
         if self.task == "regression":
             return X, df[list(DIMENSIONS)].to_numpy(dtype=np.float32)
+        if targets and "targets" in df.columns and df["targets"].notna().all():
+            return X, np.array(df["targets"].tolist(), dtype=np.float32)
         return X, df["labels"].tolist()
 
     @property

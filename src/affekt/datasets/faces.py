@@ -134,22 +134,25 @@ def load_ferplus(data_dir, fer2013_dir=None) -> Dataset:
     """FER+: the FER2013 images with the majority of FER+'s 10 votes over 8 emotions (images
     whose majority is unknown / not-a-face, or tied, are left out). ``data_dir`` is the FER+
     folder (``fer2013new.csv``); the images come from ``fer2013_dir`` (default: a ``fer2013``
-    folder beside it). ``votes`` holds each row's 8 vote shares."""
+    folder beside it). ``votes`` holds each row's counts over the 8 emotions (unknown and
+    not-a-face votes left out; ``info["vote_labels"]``), for ``affekt train --label-mode``."""
     plus = need_dir(data_dir)
     fer_dir = Path(fer2013_dir) if fer2013_dir else plus.parent / "fer2013"
     if not (fer_dir / "labels.csv").is_file():
         raise DataError(f"ferplus: the FER2013 images are needed too; expected '{fer_dir}/labels.csv' "
                         "(a fer2013 folder beside the FER+ one)")
     root, df = _fer2013_table(fer_dir)
-    V = ferplus_votes(plus, df, space="ferplus")
     top, keep = _ferplus_majority(plus, df)
+    raw = pd.read_csv(plus / "fer2013new.csv")
+    rows = pd.to_numeric(df["fer2013_row"], errors="coerce").fillna(-1).astype(int).to_numpy()
+    counts = raw[list(FERPLUS.labels)].to_numpy(dtype=np.int64)[np.clip(rows, 0, None)]
     df = df.assign(path=[str(root / p) for p in df["path"]])
     df["labels"] = [[FERPLUS.labels[t]] if k else None for t, k in zip(top, keep)]
-    df["votes"] = [list(map(float, v)) for v in V]
+    df["votes"] = [list(map(int, v)) for v in counts]
     df = df[keep]
     splits = {s: df[df["usage"] == u].reset_index(drop=True) for u, s in USAGE_SPLIT.items()}
     return Dataset("ferplus", splits, "classification", FERPLUS, input_column="path",
-                   info={"split_source": "given", "source": str(plus)})
+                   info={"split_source": "given", "source": str(plus), "vote_labels": FERPLUS.labels})
 
 
 def fer2013_arrays(data_dir, *, cache=None) -> tuple[np.ndarray, pd.DataFrame]:
@@ -210,11 +213,18 @@ def load_folder(data_dir, suffixes=IMAGE_SUFFIXES, kind: str = "images", frame_f
                    info={"split_source": source, "source": str(root)})
 
 
-def load_csv(path, *, path_column: str = "path", label_column: str = "label", split_column: str = "split",
+def load_csv(path, *, path_column: str = "path", label_column="label", split_column: str = "split",
              time_range: bool = False) -> Dataset:
     """A CSV of ``path,label`` (and optionally ``split``: train/dev/test). Relative paths are
     relative to the CSV's folder. ``time_range`` (videos): optional ``start``/``end`` columns in
-    seconds label a part of a video; the item is then ``PATH#t=START,END`` (W3C Media Fragments)."""
+    seconds label a part of a video; the item is then ``PATH#t=START,END`` (W3C Media Fragments).
+    ``label_column`` a list of several columns: a vote table, each column the number of annotators
+    who chose that label (``votes``; the label is the plurality, see :mod:`affekt.annotation.targets`)."""
+    if not isinstance(label_column, str):
+        cols = list(label_column)
+        if len(cols) > 1:
+            return _load_vote_csv(path, path_column, cols, split_column)
+        label_column = cols[0]
     p = Path(path)
     if not p.is_file():
         raise DataError(f"face csv dataset: '{p}' is not a file")
@@ -255,6 +265,45 @@ def load_csv(path, *, path_column: str = "path", label_column: str = "label", sp
     space = _space_for(sorted({labs[0] for labs in out["labels"]}), p.stem)
     return Dataset(f"csv:{p.name}", splits, "classification", space, input_column="path",
                    info={"split_source": source, "source": str(p)})
+
+
+def _load_vote_csv(path, path_column: str, label_columns: list[str], split_column: str) -> Dataset:
+    """A CSV of ``path`` and one count column per label (``load_csv`` with several label columns)."""
+    from affekt.annotation.targets import plurality_labels
+    from affekt.annotation.votes import from_counts
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"face csv dataset: '{p}' is not a file")
+    try:
+        df = pd.read_csv(p, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"'{p}': not a readable CSV ({exc})") from exc
+    if path_column not in df.columns:
+        raise DataError(f"'{p}': no column '{path_column}' (columns: {', '.join(df.columns)})")
+    votes = from_counts(df.assign(_item=np.arange(len(df)).astype(str)), "_item", label_columns, source=str(p))
+    paths = [str(q if Path(q).is_absolute() else p.parent / q) for q in df[path_column]]
+    out = pd.DataFrame({"path": paths, "labels": plurality_labels(votes.counts, votes.labels),
+                        "votes": [list(map(int, v)) for v in votes.counts]})
+    if split_column in df.columns:
+        sp = df[split_column].str.strip().str.lower().replace({"val": "dev", "validation": "dev"}).to_numpy()
+    else:
+        sp = np.array(["all"] * len(df))
+    test_tie = (sp == "test") & out["labels"].isna().to_numpy()
+    out = out[~test_tie]  # a test item needs one label to be scored against: tied ones are left out
+    sp = sp[~test_tie]
+    splits = {s: out[sp == s].reset_index(drop=True) for s in ("train", "dev", "test", "all") if (sp == s).any()}
+    bad = set(sp) - {"train", "dev", "test", "all"}
+    if bad:
+        raise DataError(f"'{p}': column '{split_column}' holds '{sorted(bad)[0]}' (use train, dev or test)")
+    for name, part in splits.items():  # a tie gets the first of its top labels until --label-mode decides
+        if part["labels"].isna().any():
+            part["labels"] = [labs if labs is not None else [label_columns[int(np.argmax(v))]]
+                              for labs, v in zip(part["labels"], part["votes"])]
+    space = LabelSpace(p.stem, tuple(label_columns), multi_label=False)
+    return Dataset(f"csv:{p.name}", splits, "classification", space, input_column="path",
+                   info={"split_source": "given" if split_column in df.columns else "none", "source": str(p),
+                         "vote_labels": tuple(label_columns), "test_ties_left_out": int(test_tie.sum())})
 
 
 def labels_of(labs) -> list[str]:

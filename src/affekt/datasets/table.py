@@ -55,7 +55,9 @@ def _files(path: Path) -> dict[str, Path]:
 
 def load(path, *, text_column: str = "text", label_columns=("label",), label_sep: str | None = None,
          split_column: str = "split", group_column: str | None = None,
-         label_space: str | LabelSpace | None = None, seed: int = 0) -> Dataset:
+         label_space: str | LabelSpace | None = None, seed: int = 0, votes: bool = False) -> Dataset:
+    """``votes``: several label columns hold counts (how many annotators chose each label), not 0/1:
+    the rows get a ``votes`` column and their plurality label (``affekt train --label-mode``)."""
     path = Path(path)
     frames = {s: _read(p) for s, p in _files(path).items()}
     label_columns = list(label_columns)
@@ -100,6 +102,15 @@ def load(path, *, text_column: str = "text", label_columns=("label",), label_sep
             empty = [i for i, v in enumerate(df["labels"]) if not v or v == [""]]
             if empty:
                 raise DataError(f"split '{s}': row {empty[0]} has an empty label in column '{label_columns[0]}'")
+        elif votes:
+            from affekt.annotation.votes import from_counts
+
+            C = from_counts(df.assign(_item=np.arange(len(df)).astype(str)), "_item", label_columns,
+                            source=f"'{path}' (split {s})").counts
+            df["votes"] = [list(map(int, v)) for v in C]
+            df["labels"] = [[label_columns[int(np.argmax(v))]] for v in C]  # ties: the first; see --label-mode
+            if (C.sum(1) == 0).any():
+                raise DataError(f"split '{s}': row {int(np.flatnonzero(C.sum(1) == 0)[0]) + 2} has no votes")
         else:
             M = df[label_columns].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy() > 0
             df["labels"] = [[c for c, on in zip(label_columns, row) if on] for row in M]
@@ -107,7 +118,11 @@ def load(path, *, text_column: str = "text", label_columns=("label",), label_sep
     if regression:
         return Dataset(path.stem, out, "regression", None, group=group_column, info=info)
     all_labels = sorted({lab for df in out.values() for labs in df["labels"] for lab in labs})
-    multi = bool(label_sep) or len(label_columns) > 1
+    multi = bool(label_sep) or (len(label_columns) > 1 and not votes)
+    if votes and len(label_columns) > 1:
+        info["vote_labels"] = tuple(label_columns)
+        space = LabelSpace(path.stem if path.is_file() else path.name, tuple(label_columns), multi_label=False)
+        return Dataset(space.name, out, "classification", space, group=group_column, info=info)
     if label_space is not None:
         space = get_label_space(label_space)
         space.validate(all_labels, where=str(path))

@@ -79,7 +79,7 @@ def _unknown_labels_error(unknown: list, present: list, tspace: LabelSpace, cat,
 def evaluate_classification(model, X, y, *, true_space: LabelSpace | str | None = None,
                             label_space: LabelSpace | str | None = None, n_boot: int = 1000,
                             shared_only: bool = False, seed: int = 0,
-                            where: str = "the evaluation data") -> dict:
+                            where: str = "the evaluation data", arrays: dict | None = None) -> dict:
     """Metrics of ``model`` on (X, y). ``y`` is in ``true_space`` (default: the model's);
     ``label_space`` views predictions and truth in that space (e.g. ekman).
 
@@ -87,6 +87,8 @@ def evaluate_classification(model, X, y, *, true_space: LabelSpace | str | None 
     model's view, and score only the labels both sides have (``shared_labels``); the model still
     answers with any label of its view, and an answer outside the shared labels counts as an
     error. Without it, a true label the model's view lacks is an error that says what to do.
+    ``arrays``: a dict to receive what was scored (``Y`` truth, ``D`` decisions, ``P`` scores as
+    items x ``labels``, and ``keep``: which of the given items were scored), e.g. for a bias audit.
     """
     cat, _ = _parts(model)
     if cat is None:
@@ -142,6 +144,8 @@ def evaluate_classification(model, X, y, *, true_space: LabelSpace | str | None 
     labels = list(space.labels)
     if shared_only and multi:  # several answers per item: score the shared columns only
         Y, D, P, labels = Y[:, cols], D[:, cols], P[:, cols], list(shared)
+    if arrays is not None:
+        arrays.update(Y=Y, D=D, P=P, labels=labels, keep=keep, multi_label=multi)
     res = classification_metrics(Y, D, P, labels, multi)
     if n_boot:
         for k, ci in classification_cis(Y, D, multi, n_boot=n_boot, seed=seed).items():

@@ -71,7 +71,7 @@ class FaceModality(Modality):
         if name == "folder":
             return faces.load_folder(data_dir)
         if name in ("csv", "table"):
-            return faces.load_csv(data_dir, label_column=(label_column or ["label"])[0])
+            return faces.load_csv(data_dir, label_column=list(label_column or ["label"]))
         raise InputError(f"unknown face dataset '{name}' (known: {', '.join(self.datasets)})")
 
 

@@ -204,7 +204,10 @@ def _detector(detector, min_face: int):
 class FaceCNN(FaceClassifier):
     """A torch network over face crops (see :mod:`affekt.face._train` for the augmentation,
     mixup/cutmix, label smoothing, early stopping on dev and discriminative fine-tuning).
-    ``tta``: average each face's scores with its mirror image's."""
+    ``tta``: average each face's scores with its mirror image's. Learns soft targets (label
+    distributions, e.g. FER+'s vote shares: ``affekt train --label-mode soft``)."""
+
+    soft_targets = True
 
     def __init__(self, arch: str = "vgg", epochs: int = 30, batch: int = 64, lr: float = 1e-3,
                  width: int = 32, size: int | None = None, weight_decay: float = 5e-4, smoothing: float = 0.1,

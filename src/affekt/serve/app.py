@@ -3,8 +3,9 @@
 One :class:`Service` holds the served models, loaded once at start-up, each behind a
 :class:`~affekt.serve.batching.MicroBatcher`. Every endpoint answers with the records
 ``affekt predict`` writes (``EmotionPrediction.to_dict``), so a client that parses one parses
-the other. Inputs are read in memory and never written to disk or logged; logs carry request
-ids, routes, status codes and timings.
+the other. Inputs are read in memory and never logged (a video's audio track alone is decoded to
+a temporary WAV for the voice model, deleted when its job ends); logs carry request ids, routes,
+status codes and timings.
 
 Limits (``ServeConfig``): a body size, texts per request, seconds of audio, image pixels, video
 seconds, a time for the body to arrive (slow clients are cut off with 408) and for the answer
@@ -275,7 +276,8 @@ class Service:
         return job
 
     def _run_video(self, sm: ServedModel, up: Upload, fps: float | None, job: Job) -> None:
-        """One video, decoded from memory (a memfd: never on disk), as ``affekt predict`` would."""
+        """One video, decoded from memory (a memfd), as ``affekt predict`` would (its audio track goes
+        through a temporary WAV, removed afterwards)."""
         job.status = "running"
         fd = os.memfd_create("affekt-video", 0)
         try:

@@ -52,13 +52,14 @@ class TextModality(Modality):
             bar.close()
 
     def load_dataset(self, name: str, data_dir, *, text_column: str = "text", label_column=None,
-                     label_sep: str | None = None, group_column: str | None = None, **opts):
+                     label_sep: str | None = None, group_column: str | None = None, label_votes: bool = False,
+                     **opts):
         from affekt.datasets import load_dataset
 
         kw = {}
         if name.lower() in ("csv", "tsv", "jsonl", "table"):
             kw = dict(text_column=text_column, label_columns=label_column or ["label"], label_sep=label_sep,
-                      group_column=group_column)
+                      group_column=group_column, votes=label_votes)
         self.check_options(**opts)
         return load_dataset(name, data_dir, modality=self.name, **kw)
 

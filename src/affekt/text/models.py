@@ -260,10 +260,12 @@ def _encode_new(texts: list[str], encoder: str, progress: bool) -> np.ndarray:
 
 def cached_encode(texts: list[str], encoder: str, progress: bool = False) -> np.ndarray:
     """Sentence embeddings, memoised in memory per text, and on disk under $AFFEKT_CACHE when it
-    is set (opt-in, for training and benchmarks)."""
+    is set to a folder (opt-in, for training and benchmarks; ``off`` and the like mean no disk)."""
     def compute():
-        disk = os.environ.get("AFFEKT_CACHE")
-        f = Path(disk) / f"emb-{encoder}-{_text_hash(texts)[:16]}-{len(texts)}.npy" if disk else None
+        from affekt.core.cache import cache_root
+
+        disk = cache_root() if os.environ.get("AFFEKT_CACHE") else None
+        f = disk / f"emb-{encoder}-{_text_hash(texts)[:16]}-{len(texts)}.npy" if disk else None
         if f is not None and f.exists():
             return np.load(f)
         E = _encode_new(list(texts), encoder, progress)

@@ -65,6 +65,8 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
         raise DataError(f"family '{family}' is for {fams[family]}, but dataset '{dataset.name}' is {dataset.task}")
     params = dict(params or {})
     results: dict = {"dataset": dataset.summary(), "family": family, "seed": seed}
+    if dataset.info.get("label_mode"):
+        results["label_mode"] = dataset.info["label_mode"]
     warns: list[str] = []
     if tune_trials:
         from affekt.training.tuning import tune
@@ -126,7 +128,7 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
         results["cv"]["rows"] = "all" if pool_all else "+".join(rows)
     model = make_family(modality, family, **params)
     fit_rows = "all" if pool_all else "train"
-    Xtr, ytr = dataset.xy(fit_rows)
+    Xtr, ytr = dataset.xy(fit_rows, targets=True)  # --label-mode soft: the vote distributions
     dev = None if too_small else dataset.dev_split
     Xd, yd = dataset.xy(dev) if dev else (None, None)
     dev_small = bool(dev) and bool(small_data_warnings("dev", len(Xd), _label_counts(dataset, dev)))

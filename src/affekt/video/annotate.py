@@ -2,7 +2,9 @@
 drawn on it, or (``blur=True``) the faces blurred for a privacy-safe copy. The audio is copied
 as it is. Boxes come from the record's sampled frames: each output frame shows those of the
 nearest sampled frame (within one sampling step), so a higher ``--fps`` follows fast motion more
-closely; a blurred box is enlarged by a quarter to cover the face between samples."""
+closely; a blurred box is enlarged by a quarter to cover the face between samples, and blurred by
+the primitive ``affekt anonymize`` uses (:mod:`affekt.privacy.cover`). For a privacy-safe copy,
+``affekt anonymize`` also covers the frames between samples and before and after a track."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +15,8 @@ from affekt.core.errors import InputError
 from affekt.core.types import EmotionPrediction
 
 ANNOTATE_SUFFIXES = (".mp4", ".mkv", ".mov")
+#: ``blur=True``: a face box is enlarged by this share of its size on every side (a quarter in all)
+BLUR_EXPAND = 0.125
 
 
 def _font(size: int):
@@ -28,8 +32,9 @@ def annotate_video(pred: EmotionPrediction, src, out, *, blur: bool = False) -> 
     """Write ``out`` (.mp4/.mkv/.mov, H.264 + the source's audio) from video ``src`` and its record.
     For a time range (``clip.mp4#t=10,20``) the whole video is written, with boxes on the range."""
     import av
-    from PIL import Image, ImageDraw, ImageFilter
+    from PIL import Image, ImageDraw
 
+    from affekt.privacy.cover import cover_faces
     from affekt.video.decode import MAX_SIDE, _open, _rotated, frames, split_fragment
 
     src = split_fragment(src)[0]
@@ -76,19 +81,17 @@ def annotate_video(pred: EmotionPrediction, src, out, *, blur: bool = False) -> 
                     scale = min(1.0, MAX_SIDE / max(frame.width, frame.height))
                     size = (max(2, round(frame.width * scale)), max(2, round(frame.height * scale)))
                 rgb = _rotated(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]), frame.rotation)
-                im = Image.fromarray(np.ascontiguousarray(rgb[:height, :width]))
+                rgb = np.ascontiguousarray(rgb[:height, :width])
                 k = np.searchsorted(times, t)
                 near = [j for j in (k - 1, k) if 0 <= j < len(times) and abs(times[j] - t) <= step]
-                if near:
-                    ts = times[min(near, key=lambda j: abs(times[j] - t))]
+                rows = np.where(T == times[min(near, key=lambda j: abs(times[j] - t))])[0] if near else []
+                if blur:
+                    cover_faces(rgb, [B[r] for r in rows], method="blur", expand=BLUR_EXPAND, inplace=True)
+                im = Image.fromarray(rgb)
+                if not blur and len(rows):
                     draw = ImageDraw.Draw(im)
-                    for r in np.where(T == ts)[0]:
+                    for r in rows:
                         x, y, w, h = (int(v) for v in B[r])
-                        if blur:
-                            m = max(w, h) // 8
-                            box = (max(0, x - m), max(0, y - m), min(im.width, x + w + m), min(im.height, y + h + m))
-                            im.paste(im.crop(box).filter(ImageFilter.GaussianBlur(max(4, w // 6))), box[:2])
-                            continue
                         col = colours[int(ID[r]) % len(colours)]
                         lab = labels[int(np.argmax(S[r]))]
                         draw.rectangle((x, y, x + w, y + h), outline=col, width=max(2, w // 40))
