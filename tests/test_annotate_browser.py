@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import signal
 import socket
 import struct
@@ -23,26 +22,13 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi")
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 
-CHROMIUM = os.environ.get("AFFEKT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (apt-get install chromium; "
-                                "or set AFFEKT_CHROMIUM to its path)")
+from browser_helpers import browser, needs_chromium, playwright  # noqa: E402,F401  (fixtures)
+
+pytestmark = needs_chromium
 LABELS = ("joy", "anger", "sadness", "other")
 GOLD = {"set1/img07.png": "anger", "set2/img21.png": "joy"}
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    with sync_api.sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright):
-    b = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-    yield b
-    b.close()
 
 
 def png(rgb: tuple[int, int, int], size: int = 24) -> bytes:

@@ -4,21 +4,20 @@ real service on 127.0.0.1. Skipped, with the reason, where chromium or playwrigh
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("fastapi")
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+
+from browser_helpers import CHROMIUM, browser, needs_chromium, playwright  # noqa: E402,F401  (fixtures)
 
 from serve_helpers import EXAMPLES, running_server, speech_wav
 
 from affekt.serve import ServeConfig, create_app
 
-CHROMIUM = os.environ.get("AFFEKT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (apt-get install chromium; "
-                                "or set AFFEKT_CHROMIUM to its path)")
+pytestmark = needs_chromium
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 
 
@@ -26,19 +25,6 @@ VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
 def base_url():
     with running_server(create_app(ServeConfig(models=("text-default", "speech-default", "face-default")))) as (url, _):
         yield url
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    with sync_api.sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright):
-    b = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-    yield b
-    b.close()
 
 
 @pytest.fixture(params=list(VIEWPORTS))

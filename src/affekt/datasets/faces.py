@@ -225,16 +225,7 @@ def load_csv(path, *, path_column: str = "path", label_column="label", split_col
         if len(cols) > 1:
             return _load_vote_csv(path, path_column, cols, split_column)
         label_column = cols[0]
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"face csv dataset: '{p}' is not a file")
-    try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"'{p}': not a readable CSV ({exc})") from exc
-    for col in (path_column, label_column):
-        if col not in df.columns:
-            raise DataError(f"'{p}': no column '{col}' (columns: {', '.join(df.columns)})")
+    p, df = _read_csv(path, (path_column, label_column))
     empty = df[label_column].str.strip() == ""
     if empty.any():
         raise DataError(f"'{p}': row {int(np.flatnonzero(empty)[0]) + 2} has an empty '{label_column}'")
@@ -267,11 +258,8 @@ def load_csv(path, *, path_column: str = "path", label_column="label", split_col
                    info={"split_source": source, "source": str(p)})
 
 
-def _load_vote_csv(path, path_column: str, label_columns: list[str], split_column: str) -> Dataset:
-    """A CSV of ``path`` and one count column per label (``load_csv`` with several label columns)."""
-    from affekt.annotation.targets import plurality_labels
-    from affekt.annotation.votes import from_counts
-
+def _read_csv(path, columns) -> tuple[Path, pd.DataFrame]:
+    """A face dataset's CSV as strings, with ``columns`` checked."""
     p = Path(path)
     if not p.is_file():
         raise DataError(f"face csv dataset: '{p}' is not a file")
@@ -279,8 +267,18 @@ def _load_vote_csv(path, path_column: str, label_columns: list[str], split_colum
         df = pd.read_csv(p, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataError(f"'{p}': not a readable CSV ({exc})") from exc
-    if path_column not in df.columns:
-        raise DataError(f"'{p}': no column '{path_column}' (columns: {', '.join(df.columns)})")
+    for col in columns:
+        if col not in df.columns:
+            raise DataError(f"'{p}': no column '{col}' (columns: {', '.join(df.columns)})")
+    return p, df
+
+
+def _load_vote_csv(path, path_column: str, label_columns: list[str], split_column: str) -> Dataset:
+    """A CSV of ``path`` and one count column per label (``load_csv`` with several label columns)."""
+    from affekt.annotation.targets import plurality_labels
+    from affekt.annotation.votes import from_counts
+
+    p, df = _read_csv(path, (path_column,))
     votes = from_counts(df.assign(_item=np.arange(len(df)).astype(str)), "_item", label_columns, source=str(p))
     paths = [str(q if Path(q).is_absolute() else p.parent / q) for q in df[path_column]]
     out = pd.DataFrame({"path": paths, "labels": plurality_labels(votes.counts, votes.labels),

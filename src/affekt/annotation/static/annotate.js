@@ -4,7 +4,6 @@
 // the server stores it once).
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const DIMS = [
   ["valence", "Valence", "unpleasant", "pleasant"],
   ["arousal", "Arousal", "calm", "excited"],
@@ -25,15 +24,6 @@ class HttpError extends Error {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function el(tag, attrs, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v);
-  }
-  for (const c of children) if (c != null) e.append(c);
-  return e;
-}
 
 function setStatus(text, isError) {
   const s = $("status");

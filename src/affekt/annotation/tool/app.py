@@ -30,7 +30,7 @@ from affekt.core.errors import AffektError
 
 log = logging.getLogger("affekt.annotate")
 STATIC = Path(__file__).resolve().parents[1] / "static"
-SERVE_CSS = Path(__file__).resolve().parents[2] / "serve" / "static" / "app.css"
+SERVE_STATIC = Path(__file__).resolve().parents[2] / "serve" / "static"
 MAX_BODY = 64 * 1024
 CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
        "script-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'")
@@ -144,7 +144,11 @@ def create_app(project: Project, *, tokens: dict[str, str] | None = None, close_
 
     @app.get("/static/base.css", include_in_schema=False)
     def base_css():  # affekt serve's look, shared as it is
-        return FileResponse(SERVE_CSS, media_type="text/css")
+        return FileResponse(SERVE_STATIC / "app.css", media_type="text/css")
+
+    @app.get("/static/dom.js", include_in_schema=False)
+    def dom_js():  # the DOM helpers both pages use
+        return FileResponse(SERVE_STATIC / "dom.js", media_type="text/javascript")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -1,7 +1,6 @@
 // affekt's page: text, speech and faces against this server's /v1 API. No libraries, no CDN.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const COLORS = {
   anger: "#c5221f", disgust: "#6d8b00", fear: "#7b1fa2", happiness: "#e37400", joy: "#e37400",
   sadness: "#1a56c8", surprise: "#00838f", neutral: "#5f6368", uncertain: "#9aa0a6",
@@ -14,15 +13,6 @@ function headers(extra) {
   const key = $("api-key").value.trim();
   if (key) h["Authorization"] = "Bearer " + key;
   return h;
-}
-
-function el(tag, attrs, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else e.setAttribute(k, v);
-  }
-  for (const c of children) if (c != null) e.append(c);
-  return e;
 }
 
 function svgEl(tag, attrs) {
