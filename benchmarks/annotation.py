@@ -8,6 +8,8 @@
   and ethnicity, with CIs and permutation tests; who was labelled how (votes by actor sex);
 * ``ferplus``: FER+'s 10 votes per FER2013 image: agreement, and how often FER+'s plurality differs
   from FER2013's original label, per class;
+* ``face_audit``: face-default on FER2013 PrivateTest by image brightness and contrast (FER2013
+  records nothing about the people: no demographic audit is possible);
 * ``speech_audit`` (with ``--speech-predictions``, the CSV `benchmarks/speech_loco.py --predictions`
   writes; benchmarks/results/speech_loco_predictions.csv.gz is the one measured): speech-default's recipe on each held-out corpus, audited by gender.
 
@@ -226,11 +228,42 @@ def speech_audit(path: Path, seed: int = 0) -> dict:
     return out
 
 
+def face_audit(fer_dir: Path, seed: int = 0) -> dict:
+    """face-default on FER2013 PrivateTest, audited by image condition (brightness and contrast
+    terciles): FER2013 records nothing about the people, so no demographic audit is possible; light
+    and contrast are what a camera and a skin tone change, and the audit shows whether they matter."""
+    from affekt.core.registry import load_model
+    from affekt.datasets.faces import load_fer2013
+    from affekt.evaluation.evaluate import evaluate_classification
+    from affekt.face.images import load_image
+
+    ds = load_fer2013(fer_dir)
+    df = ds.split("test")
+    X, y = ds.xy("test")
+    grey = np.stack([load_image(x).mean(2) for x in X])
+    bright, contrast = grey.mean((1, 2)), grey.std((1, 2))
+    model = load_model("face-default")
+    arrays: dict = {}
+    evaluate_classification(model, X, y, true_space=ds.label_space, n_boot=0, arrays=arrays)
+    t, p = arrays["Y"].argmax(1), arrays["D"].argmax(1)
+    out = {"images": int(len(X)), "model": model.model_id_}
+    for name, v in (("brightness", bright), ("contrast", contrast)):
+        cuts = np.quantile(v, [1 / 3, 2 / 3])
+        g = np.where(v < cuts[0], f"low (< {cuts[0]:.0f})", np.where(v < cuts[1], "middle", f"high (>= {cuts[1]:.0f})"))
+        au = audit(t, p, g, arrays["labels"], n_boot=1000, n_perm=1000, seed=seed)
+        out[name] = {"groups": {k: {m: d[m] for m in ("n", "accuracy", "accuracy_ci", "uar", "uar_ci")}
+                                for k, d in au["groups"].items()},
+                     **{m: au[m] for m in ("accuracy", "uar") if m in au}}
+    del df
+    return out
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", default="../shared/data")
     ap.add_argument("--speech-predictions", default=None, help="the CSV of benchmarks/speech_loco.py --predictions")
     ap.add_argument("--out", default="benchmarks/results/annotation.json")
+    ap.add_argument("--no-face", action="store_true", help="skip face-default's audit (needs the face extra)")
     a = ap.parse_args(argv)
     shared = Path(a.shared)
     t0 = time.time()
@@ -238,6 +271,8 @@ def main(argv=None) -> dict:
     res["simulated"] = simulated()
     res["cremad"] = cremad(shared / "annotations" / "crema-d")
     res["ferplus"] = ferplus(shared / "images" / "ferplus", shared / "images" / "fer2013")
+    if not a.no_face:
+        res["face_audit"] = face_audit(shared / "images" / "fer2013")
     if a.speech_predictions:
         res["speech_audit"] = speech_audit(Path(a.speech_predictions))
         res["speech_audit_source"] = a.speech_predictions

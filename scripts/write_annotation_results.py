@@ -182,6 +182,21 @@ def main() -> None:
               "**face-default** cannot be audited by demographic group here: FER2013 and FER+ record nothing about "
               "the people in them (see docs/ethics.md). `affekt audit --model face-default --dataset csv "
               "--data-dir faces.csv --group-by COL` audits it on a user's own labelled faces with group columns."]
+    if "face_audit" in r:
+        fa = r["face_audit"]
+        L += ["", "## Audit: face-default by image condition", "",
+              f"The nearest audit the data allow: FER2013 PrivateTest ({fa['images']:,} images, `--whole-image`) in "
+              "thirds by the image's mean grey level (brightness) and its standard deviation (contrast), what "
+              "lighting, cameras and skin tone change. Not a demographic audit. CIs resample images; *p*: "
+              "permutation test of the largest gap.", "",
+              "| condition | third: accuracy [CI] / UAR [CI] | largest UAR gap | p |", "|---|---|---|---|"]
+        for name in ("brightness", "contrast"):
+            d = fa[name]
+            cells = "; ".join(f"{g}: {f(x['accuracy'])}{ci(x['accuracy_ci'])} / {f(x['uar'])}{ci(x['uar_ci'])}"
+                              for g, x in d["groups"].items())
+            u = d.get("uar")
+            L.append(f"| {name} | {cells} | {f(u['gap']) if u else 'n/a'} ({u['worst_group']} vs {u['best_group']}) | "
+                     f"{f(u['p_value']) if u else 'n/a'} |")
     out = ROOT / "docs/results/annotation.md"
     out.write_text("\n".join(L) + "\n")
     print(f"wrote {out}")

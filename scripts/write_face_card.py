@@ -25,6 +25,21 @@ def _ci(ci) -> str:
     return f"[{ci['ci_low']:.3f}, {ci['ci_high']:.3f}]" if ci else ""
 
 
+def face_condition_lines() -> list[str]:
+    """The audit by image brightness (benchmarks/annotation.py), when it has been run."""
+    path = RES / "annotation.json"
+    fa = json.loads(path.read_text()).get("face_audit") if path.exists() else None
+    if not fa:
+        return []
+    b = fa["brightness"]
+    g = b["groups"]
+    lo = next(k for k in g if k.startswith("low"))
+    hi = next(k for k in g if k.startswith("high"))
+    return [f"- Darker images are read less well: on PrivateTest's darkest third (mean grey {lo[4:-1]}) UAR is "
+            f"{g[lo]['uar']:.3f} against {g[hi]['uar']:.3f} on the brightest (permutation p = {b['uar']['p_value']:.3f}; "
+            "docs/results/annotation.md). Lighting and skin tone both darken a face; FER2013 records neither."]
+
+
 def main() -> None:
     manifest = json.loads((MODEL / "affekt.json").read_text())
     fd = json.loads((RES / "face_default.json").read_text())
@@ -119,6 +134,7 @@ def main() -> None:
         "- The demographic make-up of FER2013 (age, gender, skin tone, culture) is unknown; no fairness "
         "measurement across groups exists for this model.",
         f"- The weakest classes: {weakest}; disgust has only 436 training images (1.5%).",
+        *face_condition_lines(),
         f"- {dup['privatetest_identical_to_a_training_image']} of PrivateTest's {dup['privatetest_n']:,} images are "
         "byte-identical to Training images (benchmarks/results/face_classical.json), so the PrivateTest figure is "
         "somewhat optimistic for unseen faces.",
