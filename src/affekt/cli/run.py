@@ -15,6 +15,10 @@ IdColumnOpt = typer.Option(None, "--id-column",
                            help="Column (field) passed through to each record as \"id\" (default: a column named id).")
 FpsOpt = typer.Option(None, "--fps", help="Video: frames sampled per second (default: the model's, 5).")
 EncodingOpt = typer.Option("utf-8", help="Encoding of text files; a line not valid in it becomes an error record.")
+BoxesOpt = typer.Option(None, "--boxes", help="scene: person boxes for the images, a CSV with a header and the columns "
+                        "path,x1,y1,x2,y2 (the image, relative to the CSV's folder or absolute; the box's top-left and "
+                        "bottom-right corners in pixels); one row per person. Images without a row: people found by "
+                        "face detection (docs/emotic.md).")
 
 
 @friendly
@@ -38,6 +42,7 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
             whole_image: bool = typer.Option(False, "--whole-image", help="Images: read each image as one face "
                                              "(a face crop) instead of finding the faces in it."),
             fps: Optional[float] = FpsOpt,
+            boxes: Path | None = BoxesOpt,
             abstain_below: Optional[float] = AbstainOpt,
             strict: bool = StrictOpt):
     """Recognise the emotions in texts, speech recordings, face images, videos, or folders of them (the main job)."""
@@ -57,6 +62,11 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
                                        encoding=encoding))
     if not items:
         raise InputError("nothing to analyze")
+    if model:  # a model whose modality reads other modalities' files (a scene model, images) takes them
+        target = get_modality(load(model).modality)
+        for it in items:
+            if it.modality in getattr(target, "adopts", ()):
+                it.modality = target.name
     groups: dict[str, list[int]] = {}
     for k, it in enumerate(items):
         groups.setdefault(it.modality, []).append(k)
@@ -66,14 +76,17 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
         raise InputError("--fps is for videos")
     if whole_image and "face" not in groups:
         raise InputError("--whole-image is for images")
-    if annotate and not {"face", "video"} & set(groups):
+    drawn = {m for m in groups if m in ("face", "video") or hasattr(get_modality(m), "annotate")}
+    if annotate and not drawn:
         raise InputError("--annotate is for images and videos")
     if blur_faces and not (annotate and "video" in groups):
         raise InputError("--blur-faces is for videos, with --annotate OUT.mp4")
     if annotate:
-        if {"face", "video"} <= set(groups):
+        if len(drawn) > 1:
             raise InputError("--annotate: analyze images and videos in separate calls (one writes images, the other videos)")
-        if "video" in groups:
+        if hasattr(get_modality(next(iter(drawn))), "annotate_suffixes"):
+            ANNOTATE_SUFFIXES = get_modality(next(iter(drawn))).annotate_suffixes
+        elif "video" in groups:
             from affekt.video.annotate import ANNOTATE_SUFFIXES
         else:
             from affekt.face.annotate import ANNOTATE_SUFFIXES
@@ -92,6 +105,8 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
         opts = {"whole_image": True} if whole_image and name == "face" else {}
         if fps is not None and name == "video":
             opts["fps"] = fps
+        if boxes is not None:
+            opts["boxes"] = boxes  # the adapter refuses it where it does not apply
         chunk_preds = [p for chunk in run_items(m, mod, [items[k] for k in idx], label_space=label_space,
                                                  progress=len(idx) > 20, abstain_below=abstain_below, **opts)
                        for p in chunk]
@@ -108,7 +123,8 @@ def analyze(inputs: List[str] = typer.Argument(..., help="Texts; files (.txt/.cs
         from affekt.cli.render import print_predictions
 
         for name, idx in groups.items():
-            print_predictions([preds[k] for k in idx], top, models[name].model_id_)
+            printer = getattr(get_modality(name), "print_predictions", print_predictions)
+            printer([preds[k] for k in idx], top, models[name].model_id_)
     if code != EXIT_OK:
         raise typer.Exit(code)
 
@@ -130,10 +146,16 @@ def _write_timelines(preds: list, items: list, timeline: list[Path]) -> None:
 
 
 def _write_annotated(preds: list, items: list, annotate: Path, blur: bool = False) -> None:
-    done = [(p, it) for p, it in zip(preds, items) if it.modality in ("face", "video") and not p.error]
+    from affekt.core.modality import get_modality
+
+    done = [(p, it) for p, it in zip(preds, items)
+            if (it.modality in ("face", "video") or hasattr(get_modality(it.modality), "annotate")) and not p.error]
     for p, it in done:
         out = annotate if len(done) == 1 else annotate.with_name(f"{annotate.stem}.{Path(str(it.value)).stem}{annotate.suffix}")
-        if it.modality == "video":
+        if hasattr(get_modality(it.modality), "annotate"):  # the adapter draws its own records
+            get_modality(it.modality).annotate(p, it.value, out)
+            typer.echo(f"annotated image written to {out}", err=True)
+        elif it.modality == "video":
             from affekt.video.annotate import annotate_video
 
             annotate_video(p, it.value, out, blur=blur)
@@ -151,8 +173,9 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
                                        "or a .txt list of paths"),
             output: Path = typer.Option(..., "--output", "-o", help="JSONL: one object per input item, in order."),
             modality: Optional[str] = typer.Option(
-                None, help="text, speech, face or video (default: from the input: an audio file or a folder of "
-                "audio is speech, images are face, videos are video, a table of texts is text; a .txt list of paths needs --modality)"),
+                None, help="text, speech, face, video or scene (default: from the input: an audio file or a folder of "
+                "audio is speech, images are face (scene with a scene --model), videos are video, a table of texts is "
+                "text; a .txt list of paths needs --modality)"),
             model: Optional[str] = ModelOpt, label_space: Optional[str] = SpaceOpt,
             text_column: str = TextColumnOpt, id_column: Optional[str] = IdColumnOpt, encoding: str = EncodingOpt,
             batch_size: int = typer.Option(256, min=1, help="Items per model call (speech: files per chunk, at most 16)."),
@@ -163,6 +186,7 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
             whole_image: bool = typer.Option(False, "--whole-image", help="face: read each image as one face (a "
                                              "face crop) instead of finding the faces in it."),
             fps: Optional[float] = FpsOpt,
+            boxes: Path | None = BoxesOpt,
             abstain_below: Optional[float] = AbstainOpt,
             adapt: bool = typer.Option(False, "--adapt", help="speech models trained with -p corpus_norm=true: take "
                                        "the input files as one set of recordings (one microphone, room, language) and "
@@ -192,6 +216,10 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
 
         check_threshold(abstain_below)
     mod = get_modality(modality or _modality_of_input(input))
+    if model and not modality:  # a model whose modality reads these files (a scene model, images) decides
+        target = get_modality(load(model).modality)
+        if mod.name in getattr(target, "adopts", ()):
+            mod = target
     if mod.name == "text":
         items = mod.items_from_input(input, text_column=text_column, id_column=id_column, encoding=encoding)
     else:
@@ -204,7 +232,8 @@ def predict(input: Path = typer.Option(..., "--input", "-i", help="text: .txt (a
     check_label_space(m, label_space)
     output.parent.mkdir(parents=True, exist_ok=True)
     opts = {key: value for key, value in (("whole_image", whole_image or None), ("fps", fps),
-                                          ("adapt", adapt or None), ("speaker_by", speaker_by)) if value is not None}
+                                          ("adapt", adapt or None), ("speaker_by", speaker_by),
+                                          ("boxes", boxes)) if value is not None}
     if engine == "ray":
         from affekt.engine.ray_engine import predict_ray, shutdown
 

@@ -1,4 +1,4 @@
-"""Where affekt keeps what it computes from files between runs (speech features today).
+"""Where affekt keeps what it computes from files between runs (speech features, scene features, text embeddings).
 
 Within one run, features are kept in memory by the modality that computes them, so every fold of
 a cross-validation and every member of an ensemble reads each file once. Between runs they go on

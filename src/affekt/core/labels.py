@@ -134,8 +134,18 @@ FERPLUS = LabelSpace(
     "ferplus", ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"),
     multi_label=False, description="FER+: 8 facial expressions by majority of 10 crowd votes (Barsoum et al., 2016)")
 
+# EMOTIC (people in scenes): 26 categories, several per person (affekt.datasets.emotic)
+EMOTIC = LabelSpace(
+    "emotic",
+    ("Affection", "Anger", "Annoyance", "Anticipation", "Aversion", "Confidence", "Disapproval",
+     "Disconnection", "Disquietment", "Doubt/Confusion", "Embarrassment", "Engagement", "Esteem",
+     "Excitement", "Fatigue", "Fear", "Happiness", "Pain", "Peace", "Pleasure", "Sadness", "Sensitivity",
+     "Suffering", "Surprise", "Sympathy", "Yearning"),
+    multi_label=True,
+    description="EMOTIC: 26 emotion categories of people in context, multi-label (Kosti et al., 2017/2019)")
+
 _SPACES: dict[str, LabelSpace] = {s.name: s for s in (GOEMOTIONS, EKMAN, CARER, MELD, DAILYDIALOG, SEMEVAL2007,
-                                                       RAVDESS, CREMAD, EMODB, FERPLUS)}
+                                                       RAVDESS, CREMAD, EMODB, FERPLUS, EMOTIC)}
 
 
 def register_label_space(space: LabelSpace) -> LabelSpace:

@@ -20,7 +20,8 @@ from affekt.io.items import Item
 
 # name -> module holding ``ADAPTER``; in the order modalities are tried and listed
 MODALITIES: dict[str, str] = {"text": "affekt.text.adapter", "speech": "affekt.speech.adapter",
-                              "face": "affekt.face.adapter", "video": "affekt.video.adapter"}
+                              "face": "affekt.face.adapter", "video": "affekt.video.adapter",
+                              "scene": "affekt.scene.adapter"}
 
 
 class Modality:

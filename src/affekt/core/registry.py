@@ -133,5 +133,6 @@ def _import_modality(modality: str) -> None:
         importlib.import_module(f"affekt.{modality}.models")
     except ModuleNotFoundError as exc:
         if exc.name == f"affekt.{modality}" or exc.name == f"affekt.{modality}.models":
-            raise ModelNotFoundError(f"unknown modality '{modality}' (available: text, speech, face, video)") from None
+            raise ModelNotFoundError(f"unknown modality '{modality}' (available: text, speech, face, video, "
+                                     "scene)") from None
         raise

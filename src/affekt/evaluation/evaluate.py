@@ -147,6 +147,8 @@ def evaluate_classification(model, X, y, *, true_space: LabelSpace | str | None 
     if arrays is not None:
         arrays.update(Y=Y, D=D, P=P, labels=labels, keep=keep, multi_label=multi)
     res = classification_metrics(Y, D, P, labels, multi)
+    if multi and P is not None:  # several labels per item: each label's average precision (mAP's parts)
+        res["average_precision"] = _per_label_ap(Y, P, labels)
     if n_boot:
         for k, ci in classification_cis(Y, D, multi, n_boot=n_boot, seed=seed).items():
             res[f"{k}_ci"] = ci
@@ -162,6 +164,39 @@ def evaluate_classification(model, X, y, *, true_space: LabelSpace | str | None 
     if res.get("labels_predicted_not_in_truth"):
         res["note"] = (f"predicted but absent from the truth (F1 0, not in the macro averages): "
                        f"{', '.join(res['labels_predicted_not_in_truth'])}")
+    return res
+
+
+def _per_label_ap(Y: np.ndarray, P: np.ndarray, labels: list) -> dict:
+    """label -> average precision (scikit-learn), for the labels with a positive item."""
+    from sklearn.metrics import average_precision_score
+
+    return {lab: float(average_precision_score(Y[:, j], P[:, j])) for j, lab in enumerate(labels) if Y[:, j].any()}
+
+
+def dimensions_too(model, dataset, split: str, X, *, n_boot: int = 1000, seed: int = 0) -> dict | None:
+    """A categorical model that learnt valence/arousal/dominance from the same kind of data
+    (``dimensional_targets``: the scene family): its V/A/D against the split's V/A/D columns
+    (Pearson r with its CI, MAE, CCC per dimension, on the data's scale), or None when the model
+    or the data has none."""
+    from affekt.core.labels import DIMENSIONS
+
+    _, dim = _parts(model)
+    df = dataset.split(split)
+    if (dim is None or not getattr(dim, "dimensional_targets", False) or not getattr(dim, "dimensions_", None)
+            or not set(DIMENSIONS) <= set(df.columns)):
+        return None
+    T = df[list(DIMENSIONS)].to_numpy(dtype=float)
+    keep = np.isfinite(T).all(axis=1)
+    if keep.sum() < 2:
+        return None
+    P = np.asarray(dim.predict_dimensions([x for x, k in zip(X, keep) if k]), dtype=float)
+    res = regression_metrics(T[keep], P)
+    if n_boot:
+        for d, ci in regression_cis(T[keep], P, n_boot=n_boot, seed=seed).items():
+            if d in res:
+                res[d]["pearson_r_ci"] = ci
+    res["mean_mae"] = float(np.mean([res[d]["mae"] for d in DIMENSIONS if d in res]))
     return res
 
 
@@ -201,5 +236,8 @@ def evaluate(model, dataset, split: str | None = None, *, label_space=None, n_bo
     else:
         res = evaluate_classification(model, X, y, true_space=dataset.label_space, label_space=label_space,
                                       n_boot=n_boot, shared_only=shared_only, seed=seed, where=where)
+        dims = dimensions_too(model, dataset, split, X, n_boot=n_boot, seed=seed)
+        if dims is not None:
+            res["dimensions"] = dims
     res.update({"dataset": dataset.name, "split": split, "split_source": dataset.split_source})
     return res

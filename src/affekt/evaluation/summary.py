@@ -29,9 +29,14 @@ def evaluation_line(m: dict, split: str | None = None) -> str:
         for key in HEADLINE_CLASSIFICATION[bool(m["multi_label"])]:
             if isinstance(m.get(key), float):
                 figures.append(_figure(key, m[key], m.get(f"{key}_ci")))
+    if m.get("multi_label") and isinstance(m.get("mAP"), float):  # multi-label: the mean average precision too
+        figures.append(f"mAP {m['mAP']:.3f}")
     for d in DIMENSIONS:
         if isinstance(m.get(d), dict):
             figures.append(_figure(f"{d}_pearson_r", m[d]["pearson_r"], m[d].get("pearson_r_ci")))
+    dims = m.get("dimensions")  # a categorical model that also gives V/A/D: their mean absolute errors
+    if isinstance(dims, dict) and all(isinstance(dims.get(d), dict) for d in DIMENSIONS):
+        figures.append("V/A/D MAE " + " / ".join(f"{dims[d]['mae']:.2f}" for d in DIMENSIONS))
     line = f"{where} (n={m.get('n', '?')}{extra}): " + ", ".join(figures)
     if m.get("shared_only"):
         line += (f"; scored on the shared labels {', '.join(m.get('shared_labels', []))}"

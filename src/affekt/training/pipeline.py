@@ -27,7 +27,8 @@ def seed_everything(seed: int) -> None:
 # speech: the RBF SVM on functionals, which trains in seconds on a CPU (see docs/results/speech.md)
 DEFAULT_FAMILY = {"classification": "ensemble", "regression": "vad"}
 DEFAULT_FAMILY_BY_MODALITY = {"speech": {"classification": "svm"},
-                              "video": {"classification": "gru"}}
+                              "video": {"classification": "gru"},
+                              "scene": {"classification": "emotic"}}
 
 
 def train(modality: str, dataset, output, *, family: str | None = None, params: dict | None = None,
@@ -151,7 +152,8 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
         model.fit(Xtr, ytr, X_dev=Xd, y_dev=yd, label_space=dataset.label_space,
                   corpora=df["corpus"].tolist() if "corpus" in df.columns else None)
     else:
-        model.fit(Xtr, ytr, X_dev=Xd, y_dev=yd, label_space=dataset.label_space)
+        model.fit(Xtr, ytr, X_dev=Xd, y_dev=yd, label_space=dataset.label_space,
+                  **dimension_targets(model, dataset, fit_rows, dev))
     results["fit_seconds"] = round(time.time() - t0, 1)
     results["fit_rows"] = {"rows": fit_rows, "n": len(Xtr), "dev": dev, "n_dev": len(Xd) if dev else 0}
     if hasattr(model, "weights_") and len(getattr(model, "members_", [])) > 1:
@@ -189,6 +191,22 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
         write_report({**results["test"], "dataset": dataset.name, "split": "test"}, Path(output) / "report",
                      title=f"{model.model_id_} on {dataset.name} test")
     return results
+
+
+def dimension_targets(model, dataset, rows, dev: str | None) -> dict:
+    """For a family that learns valence/arousal/dominance beside its categories (its
+    ``dimensional_targets`` is true, e.g. the scene family ``emotic``): ``dims`` / ``dims_dev``,
+    the dataset's V/A/D columns of the fit rows and of the dev split (NaN where unknown)."""
+    if not getattr(model, "dimensional_targets", False):
+        return {}
+    from affekt.core.labels import DIMENSIONS
+
+    out = {}
+    for key, split in (("dims", rows), ("dims_dev", dev)):
+        df = dataset.split(split) if split else None
+        if df is not None and set(DIMENSIONS) <= set(df.columns):
+            out[key] = df[list(DIMENSIONS)].to_numpy(dtype=np.float32)
+    return out
 
 
 def _label_counts(dataset, split: str) -> dict | None:
@@ -248,4 +266,6 @@ def _headline(m: dict) -> dict:
     for d in ("valence", "arousal", "dominance"):
         if isinstance(m.get(d), dict):
             out[f"{d}_pearson_r"] = round(m[d]["pearson_r"], 4)
+        if isinstance(m.get("dimensions", {}).get(d), dict):  # a categorical model that also gives V/A/D
+            out[f"{d}_mae"] = round(m["dimensions"][d]["mae"], 4)
     return out

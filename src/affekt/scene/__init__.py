@@ -1,0 +1,1 @@
+"""The scene modality: emotions of people in context (EMOTIC: body box, scene, face, pose)."""
