@@ -35,7 +35,8 @@ def face_condition_lines() -> list[str]:
     g = b["groups"]
     lo = next(k for k in g if k.startswith("low"))
     hi = next(k for k in g if k.startswith("high"))
-    return [f"- Darker images are read less well: on PrivateTest's darkest third (mean grey {lo[4:-1]}) UAR is "
+    cut = lo.split("<", 1)[1].strip(" )")
+    return [f"- Darker images are read less well: on PrivateTest's darkest third (mean grey under {cut}) UAR is "
             f"{g[lo]['uar']:.3f} against {g[hi]['uar']:.3f} on the brightest (permutation p = {b['uar']['p_value']:.3f}; "
             "docs/results/annotation.md). Lighting and skin tone both darken a face; FER2013 records neither."]
 

@@ -153,6 +153,20 @@ def test_k_answers_per_item_and_leases(tmp_path):
     p.close()
 
 
+def test_a_late_answer_never_takes_an_item_past_k(tmp_path):
+    """A's time runs out, B gets the item; A answers late: B still holds it, so A's answer would make
+    two with k=1 and is refused; B's is stored."""
+    p = make(tmp_path, n=2, k=1)
+    t = 1000.0
+    assert p.next_item("a", t)["id"] == "1"
+    assert p.next_item("b", t + 601)["id"] == "1"
+    with pytest.raises(AnswerError, match="already has its 1 answers"):
+        p.answer("a", {**ans(), "item": "1"}, t + 602)
+    p.answer("b", {**ans(), "item": "1"}, t + 603)
+    assert p.counts["1"] == 1
+    p.close()
+
+
 def test_a_retried_answer_is_stored_once(tmp_path):
     p = make(tmp_path, n=2, k=1)
     p.next_item("a")
@@ -417,6 +431,19 @@ def test_api_refusals_store_nothing(client):
     r = client.post("/api/answer", content=b"{broken", headers={"content-type": "application/json"})
     assert r.status_code == 400 and "invalid JSON" in r.json()["error"]
     assert client.project.store.answers() == []
+
+
+def test_only_loopback_host_headers_are_answered(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from affekt.annotation.tool.app import create_app
+
+    p = make(tmp_path, n=2, k=1)
+    with TestClient(create_app(p), base_url="http://attacker.example:8765") as c:
+        assert c.post("/api/next", json={"annotator": "a"}).status_code == 400
+    with TestClient(create_app(p), base_url="http://127.0.0.1:8765") as c:
+        assert c.get("/healthz").status_code == 200
+    p.close()
 
 
 def test_api_with_tokens(tmp_path):

@@ -182,3 +182,18 @@ def test_agree_and_consensus_commands(tmp_path):
     assert json.loads(r.stdout)["valence_alpha_interval"] == pytest.approx(
         krippendorff.alpha(reliability_data=R, level_of_measurement="interval"))
     assert json.loads(r.stdout)["n_annotators"] == 2
+
+
+def test_multi_label_answers_and_repeated_answers():
+    ans = pd.DataFrame({"item": ["a", "a", "b", "b"], "annotator": ["u", "v", "u", "v"],
+                        "label": ["x;y", "x;y", "x", "y"]})
+    v = from_answers(ans, "item", "annotator", "label", label_sep=";")
+    assert v.raters.tolist() == [2, 2] and v.counts.tolist() == [[2, 2], [1, 1]]
+    assert consensus(v, "multi", threshold=0.5).label == [["x", "y"], ["x", "y"]]
+    with pytest.raises(InputError, match="--method multi"):
+        consensus(v, "plurality")
+    with pytest.raises(DataError, match="multi-label"):
+        ag.agreement(v, n_boot=5)
+    twice = pd.DataFrame({"item": ["a", "a"], "annotator": ["u", "u"], "label": ["x", "y"]})
+    with pytest.raises(DataError, match="more than once"):
+        from_answers(twice, "item", "annotator", "label")

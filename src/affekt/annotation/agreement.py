@@ -131,6 +131,10 @@ def agreement(votes: Votes, *, n_boot: int = 1000, seed: int = 0, level: float =
     ``dimensions``: ``{name: reliability matrix}`` of rating scales (valence...) for interval alpha.
     Returns a JSON-ready dict (``n_items``, ``n_skipped``, the figures and their ``*_ci``, ``per_label``,
     and for answer tables ``cohen_kappa`` per pair and their mean)."""
+    if votes.raters is not None:
+        raise DataError(f"{votes.source}: agreement on multi-label answers (--label-sep) is not computed as one nominal "
+                        "figure; give the label sets as they are (each set is then one category), or one column per "
+                        "label as a count table for per-label agreement")
     ok = votes.enough(2)
     n_skipped = int((~ok).sum())
     if ok.sum() < 2:

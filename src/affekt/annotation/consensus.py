@@ -130,8 +130,10 @@ def consensus(votes: Votes, method: str = "plurality", *, tie: str = "drop", thr
     """Aggregate a vote table into per-item targets with ``method`` (see the module's docs)."""
     if method not in METHODS:
         raise InputError(f"consensus method '{method}': use one of {', '.join(METHODS)}")
+    if votes.raters is not None and method != "multi":
+        raise InputError(f"multi-label answers (--label-sep) take --method multi; '{method}' needs one label per answer")
     C = np.asarray(votes.counts, dtype=np.float64)
-    n = C.sum(1, keepdims=True)
+    n = C.sum(1, keepdims=True) if votes.raters is None else np.asarray(votes.raters, dtype=np.float64)[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = np.where(n > 0, C / np.maximum(n, 1), 0.0)
     labs = votes.labels

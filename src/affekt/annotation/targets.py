@@ -98,6 +98,7 @@ def apply_label_mode(dataset, mode: str, *, threshold: float = 0.3, seed: int = 
     dropped = sum(info["dropped"].values())
     if dropped:
         warnings.warn(f"--label-mode {mode}: {dropped} training/dev item(s) without a label under this mode were "
-                      "left out" + (" (ties or no votes)" if mode in ("plurality", "soft", "dawid-skene") else ""),
+                      "left out" + {"plurality": " (ties or no votes)", "soft": " (no votes)",
+                                    "dawid-skene": " (no votes)"}.get(mode, ""),
                       stacklevel=2)
     return replace(dataset, splits=splits, label_space=space, info={**dataset.info, "label_mode": info})

@@ -36,6 +36,7 @@ class Votes:
     answers: pd.DataFrame | None = None
     source: str = "votes"
     extra: pd.DataFrame | None = field(default=None, repr=False)  # the table's other columns, per item
+    raters: np.ndarray | None = None  # multi-label answers: annotators per item (the counts are per label)
 
     @property
     def n_answers(self) -> np.ndarray:
@@ -49,7 +50,8 @@ class Votes:
         keep = set(self.items[mask].tolist())
         ans = None if self.answers is None else self.answers[self.answers["item"].isin(keep)].reset_index(drop=True)
         ext = None if self.extra is None else self.extra[mask].reset_index(drop=True)
-        return Votes(self.items[mask], self.labels, self.counts[mask], ans, self.source, ext)
+        return Votes(self.items[mask], self.labels, self.counts[mask], ans, self.source, ext,
+                     None if self.raters is None else self.raters[mask])
 
     def shares(self) -> np.ndarray:
         """Each item's vote distribution (rows sum to 1; NaN for an item without answers)."""
@@ -156,6 +158,13 @@ def from_answers(df: pd.DataFrame, item_column: str, annotator_column: str, labe
                         f"({_rows(no_item + 2)})")
     lab = df[label_column].astype(str).str.strip().where(df[label_column].notna(), "")
     frame = pd.DataFrame({"item": items, "annotator": ann, "label": lab, "_row": np.arange(len(df)) + 2})
+    twice = frame.duplicated(["item", "annotator"], keep=False).to_numpy()
+    if twice.any():
+        first = frame[twice].iloc[0]
+        rows = frame[twice & (frame["item"] == first["item"]).to_numpy() & (frame["annotator"] == first["annotator"]).to_numpy()]
+        raise DataError(f"{source}: annotator {first['annotator']!r} answered item {first['item']!r} more than once "
+                        f"({_rows(rows['_row'])}); keep one answer per annotator and item (multi-label answers: one row, "
+                        "the labels joined, with --label-sep)")
     if label_sep:
         frame["label"] = frame["label"].str.split(label_sep)
         frame = frame.explode("label")
@@ -174,7 +183,11 @@ def from_answers(df: pd.DataFrame, item_column: str, annotator_column: str, labe
     order = pd.unique(items)
     ct = pd.crosstab(frame["item"], frame["label"]).reindex(index=order, columns=list(labels), fill_value=0)
     answers = frame.drop(columns="_row").reset_index(drop=True)
-    return Votes(np.asarray(order, dtype=str), labels, ct.to_numpy(dtype=np.int64), answers, source)
+    votes = Votes(np.asarray(order, dtype=str), labels, ct.to_numpy(dtype=np.int64), answers, source)
+    if label_sep:  # several labels per answer: shares are per annotator, not per vote
+        raters = frame.groupby("item")["annotator"].nunique().reindex(order, fill_value=0).to_numpy()
+        votes.raters = raters
+    return votes
 
 
 def read_counts(path, item_column: str | None, label_columns) -> Votes:

@@ -205,7 +205,11 @@ def start(input: str | None = typer.Argument(None, show_default=False,
             proj.use_scores(str(model), scores, show=bool(proj.config.get("preannotate")))
         from affekt.annotation.tool.app import create_app
 
-        web = create_app(proj, tokens=token_map, close_on_shutdown=True)
+        from affekt.annotation.tool.app import LOOPBACK_NAMES
+
+        # on loopback only loopback Host headers are answered (no DNS rebinding); elsewhere the tokens guard
+        web = create_app(proj, tokens=token_map, close_on_shutdown=True,
+                         allowed_hosts=LOOPBACK_NAMES if host in LOOPBACK else ("*",))
         url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
         if proj.lock:
             proj.lock.note(f"serving {url}")

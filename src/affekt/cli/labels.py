@@ -68,8 +68,9 @@ def agree(counts: Optional[Path] = CountsOpt, answers: Optional[Path] = AnswersO
                                          "items in common."),
           dimensions: Optional[str] = typer.Option(None, "--dimensions", help="Answer tables: rating columns "
                                                    "(e.g. valence,arousal,dominance) for Krippendorff's interval alpha.")):
-    """Agreement between annotators: percent agreement, Fleiss' kappa, Krippendorff's alpha (nominal),
-    per label, and Cohen's kappa per pair of annotators (answer tables), with bootstrap 95% CIs.
+    """Agreement between annotators: Fleiss' kappa, Krippendorff's alpha, percent agreement.
+
+    Also per label, and Cohen's kappa per pair of annotators (answer tables), with bootstrap 95% CIs.
     Items with fewer than 2 answers are skipped (n_skipped)."""
     from affekt.annotation.agreement import agreement
 
@@ -121,8 +122,7 @@ def consensus(output: Path = typer.Option(..., "--output", "-o", help="Where to 
               label_columns: Optional[str] = LabelColsOpt, annotator_column: str = AnnotatorOpt,
               label_column: str = LabelColOpt, labels: Optional[str] = SchemeOpt, label_sep: Optional[str] = SepOpt,
               seed: int = typer.Option(0)):
-    """Many votes -> one target per item (majority, plurality with a tie rule, soft vote shares,
-    thresholded multi-label, Dawid-Skene, MACE, GLAD)."""
+    """Many votes -> one target per item (majority, plurality, soft, multi, Dawid-Skene, MACE, GLAD)."""
     from affekt.annotation.consensus import consensus as aggregate
 
     votes = read_votes(counts, answers, item_column, label_columns, annotator_column, label_column, labels, label_sep)
@@ -233,8 +233,10 @@ def audit(model: str = typer.Option(..., "--model", "-m", help="Bundled model na
           seed: int = typer.Option(0),
           text_column: str = typer.Option("text"), label_column: Optional[list[str]] = typer.Option(None),
           label_sep: Optional[str] = typer.Option(None)):
-    """Bias audit: accuracy, UAR and macro-F1 per group with CIs, the worst group, the largest gap and
-    ratio with a permutation test, the confusion per group, and the label distribution by group."""
+    """Bias audit: does a model work equally well for every group of people?
+
+    Accuracy, UAR and macro-F1 per group with CIs, the worst group, the largest gap and ratio with a
+    permutation test, the confusion per group, and the label distribution by group."""
     from affekt.cli.common import check_label_space, load
     from affekt.cli.train import _datasets
     from affekt.core.errors import InputError

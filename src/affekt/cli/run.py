@@ -150,8 +150,12 @@ def _write_annotated(preds: list, items: list, annotate: Path, blur: bool = Fals
 
     done = [(p, it) for p, it in zip(preds, items)
             if (it.modality in ("face", "video") or hasattr(get_modality(it.modality), "annotate")) and not p.error]
-    for p, it in done:
-        out = annotate if len(done) == 1 else annotate.with_name(f"{annotate.stem}.{Path(str(it.value)).stem}{annotate.suffix}")
+    stems = [Path(str(it.value).split("#", 1)[0]).stem for _, it in done]
+    for k, (p, it) in enumerate(done):
+        # several inputs: one file each, named by the input (and its place, where two share a name: people
+        # of one photo, PATH#xywh=...)
+        stem = stems[k] if stems.count(stems[k]) == 1 else f"{stems[k]}.{k + 1}"
+        out = annotate if len(done) == 1 else annotate.with_name(f"{annotate.stem}.{stem}{annotate.suffix}")
         if hasattr(get_modality(it.modality), "annotate"):  # the adapter draws its own records
             get_modality(it.modality).annotate(p, it.value, out)
             typer.echo(f"annotated image written to {out}", err=True)

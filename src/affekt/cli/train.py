@@ -74,8 +74,10 @@ def train(ctx: typer.Context,
                                      "set of recordings, standardised by its own statistics (what `affekt predict --adapt` "
                                      "does). Without it each test item is scored on its own.")):
     """Train a model family on a dataset, evaluate it (test split, or cross-validation where that is
-    the honest choice), save it with its card. Speech features of the files read are kept in
-    ~/.cache/affekt for later runs (AFFEKT_CACHE=DIR: elsewhere; AFFEKT_CACHE=off: not kept)."""
+    the honest choice), save it with its card.
+
+    Speech and scene features of the files read are kept in ~/.cache/affekt for later runs
+    (AFFEKT_CACHE=DIR: elsewhere; AFFEKT_CACHE=off: not kept)."""
     from affekt.core.cache import cache_on_disk_by_default
     from affekt.training.pipeline import train as run
 
@@ -128,10 +130,14 @@ def evaluate(model: str = typer.Option(..., "--model", "-m"), dataset: str = typ
                                               "and labels both the data and the model's view have (cross-domain)."),
              n_boot: int = typer.Option(1000, help="Bootstrap resamples for CIs."),
              text_column: str = typer.Option("text"), label_column: Optional[List[str]] = typer.Option(None),
-             label_sep: Optional[str] = typer.Option(None), speaker_by: Optional[str] = SpeakerByOpt):
+             label_sep: Optional[str] = typer.Option(None), speaker_by: Optional[str] = SpeakerByOpt,
+             label_votes: bool = typer.Option(False, "--label-votes", help="text tables: the --label-column options "
+                                              "are vote counts (as `affekt train --label-mode` reads them): each item "
+                                              "is scored against its most voted label (ties left out)")):
     """Evaluate a model on a dataset (its test split, or all of a table without splits); write a report.
-    Speech features of the files read are kept in ~/.cache/affekt for later runs (AFFEKT_CACHE=DIR:
-    elsewhere; AFFEKT_CACHE=off: not kept)."""
+
+    Speech and scene features of the files read are kept in ~/.cache/affekt for later runs
+    (AFFEKT_CACHE=DIR: elsewhere; AFFEKT_CACHE=off: not kept)."""
     from affekt.cli.common import check_label_space
     from affekt.core.cache import cache_on_disk_by_default
     from affekt.evaluation.evaluate import evaluate as run
@@ -140,8 +146,9 @@ def evaluate(model: str = typer.Option(..., "--model", "-m"), dataset: str = typ
     cache_on_disk_by_default()
     m = load(model)
     check_label_space(m, label_space)
+    votes = {"label_votes": True} if label_votes and m.modality == "text" else {}
     ds = _datasets(m.modality, [dataset], [data_dir], None, text_column=text_column, label_column=label_column,
-                   label_sep=label_sep, speaker_by=speaker_by)
+                   label_sep=label_sep, speaker_by=speaker_by, **votes)
     res = run(m, ds, split, label_space=label_space, n_boot=n_boot, shared_only=shared_only)
     res["dataset"] = ds.name
     print_summary(res)
@@ -157,8 +164,9 @@ def tune(dataset: str = typer.Option(...), data_dir: Path = typer.Option(...),
          param: Optional[List[str]] = typer.Option(None, "--param", "-p", help="Fixed family parameter key=value."),
          text_column: str = typer.Option("text"), label_column: Optional[List[str]] = typer.Option(None),
          label_sep: Optional[str] = typer.Option(None), seed: int = typer.Option(0)):
-    """Search a family's hyperparameters with optuna on the dev split. Speech features are kept in
-    ~/.cache/affekt (AFFEKT_CACHE=off: not kept)."""
+    """Search a family's hyperparameters with optuna on the dev split.
+
+    Speech and scene features are kept in ~/.cache/affekt (AFFEKT_CACHE=off: not kept)."""
     from affekt.core.cache import cache_on_disk_by_default
     from affekt.training.tuning import tune as run
 

@@ -731,7 +731,8 @@ def _image_problem(path, w, h, decode, Image, ImageError, load_image_checked) ->
         return f"cannot be decoded ({type(exc).__name__}: {exc})"
     if not (pd.isna(w) or pd.isna(h)) and size != (int(w), int(h)):
         return f"the image is {size[0]}x{size[1]} but the annotations say {int(w)}x{int(h)}"
-    if orientation in (5, 6, 7, 8):
-        return ("its EXIF orientation turns it by 90 degrees; the boxes are in the stored orientation, so read "
-                "it without applying EXIF rotation")
+    if orientation not in (None, 1):
+        return (f"its EXIF orientation ({orientation}) turns or mirrors it, and affekt reads images upright while "
+                "EMOTIC's boxes are in the stored pixels: strip the tag (e.g. exiftool -Orientation=1 -n FILE) or "
+                "leave the item out")
     return None

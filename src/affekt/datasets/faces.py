@@ -243,6 +243,7 @@ def load_csv(path, *, path_column: str = "path", label_column="label", split_col
             raise DataError(f"'{p}': row {int(np.flatnonzero(bad)[0]) + 2}: need 0 <= start < end")
         paths = [f"{q}#t={a:g},{b:g}" for q, (a, b) in zip(paths, se)]
     out = pd.DataFrame({"path": paths, "labels": [[lab.strip()] for lab in df[label_column]]})
+    _keep_other_columns(out, df, (path_column, label_column, split_column))
     if split_column in df.columns:
         sp = df[split_column].str.strip().str.lower().replace({"val": "dev", "validation": "dev"})
         bad = ~sp.isin(["train", "dev", "test"])
@@ -256,6 +257,13 @@ def load_csv(path, *, path_column: str = "path", label_column="label", split_col
     space = _space_for(sorted({labs[0] for labs in out["labels"]}), p.stem)
     return Dataset(f"csv:{p.name}", splits, "classification", space, input_column="path",
                    info={"split_source": source, "source": str(p)})
+
+
+def _keep_other_columns(out: pd.DataFrame, df: pd.DataFrame, used) -> None:
+    """The table's other columns (gender, age, a speaker...), kept for audits and grouping."""
+    for col in df.columns:
+        if col not in used and col not in out.columns:
+            out[col] = df[col].to_numpy()
 
 
 def _read_csv(path, columns) -> tuple[Path, pd.DataFrame]:
@@ -283,6 +291,7 @@ def _load_vote_csv(path, path_column: str, label_columns: list[str], split_colum
     paths = [str(q if Path(q).is_absolute() else p.parent / q) for q in df[path_column]]
     out = pd.DataFrame({"path": paths, "labels": plurality_labels(votes.counts, votes.labels),
                         "votes": [list(map(int, v)) for v in votes.counts]})
+    _keep_other_columns(out, df, (path_column, split_column, *label_columns))
     if split_column in df.columns:
         sp = df[split_column].str.strip().str.lower().replace({"val": "dev", "validation": "dev"}).to_numpy()
     else:

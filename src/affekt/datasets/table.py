@@ -107,10 +107,19 @@ def load(path, *, text_column: str = "text", label_columns=("label",), label_sep
 
             C = from_counts(df.assign(_item=np.arange(len(df)).astype(str)), "_item", label_columns,
                             source=f"'{path}' (split {s})").counts
-            df["votes"] = [list(map(int, v)) for v in C]
-            df["labels"] = [[label_columns[int(np.argmax(v))]] for v in C]  # ties: the first; see --label-mode
             if (C.sum(1) == 0).any():
                 raise DataError(f"split '{s}': row {int(np.flatnonzero(C.sum(1) == 0)[0]) + 2} has no votes")
+            df["votes"] = [list(map(int, v)) for v in C]
+            df["labels"] = [[label_columns[int(np.argmax(v))]] for v in C]  # ties: the first; see --label-mode
+            if s == "test":  # a test item is scored against one label: a tie has none, and is left out
+                tie = (C == C.max(1, keepdims=True)).sum(1) > 1
+                df = df[~tie]
+                info_ties = int(tie.sum())
+                if info_ties:
+                    import warnings
+
+                    warnings.warn(f"split 'test': {info_ties} item(s) whose votes tie are left out (no one label to "
+                                  "score them against)", stacklevel=2)
         else:
             M = df[label_columns].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy() > 0
             df["labels"] = [[c for c, on in zip(label_columns, row) if on] for row in M]

@@ -393,7 +393,11 @@ def _image_file(src: Path, dst: Path, res: Result, *, method, expand, strict, de
 
     rgb, warns = load_image_checked(src)
     res.warnings += [w for w in warns if "frames, the first" not in w and "pages, the first" not in w]
-    with Image.open(src) as im:  # the header, and an alpha channel: load_image read the pixels already
+    try:
+        opened = Image.open(src)
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"'{src}': too large to re-encode ({exc})") from None
+    with opened as im:  # the header, and an alpha channel: load_image read the pixels already
         n = int(getattr(im, "n_frames", 1) or 1)
         if n > 1:
             raise ImageError(f"'{src}': {n} frames or pages; anonymize writes still images only (turn an "

@@ -83,6 +83,23 @@ class Picture:
         return (x1 * self.sx, y1 * self.sy, x2 * self.sx, y2 * self.sy)
 
 
+def _model_digest(name: str) -> str:
+    """A short digest of a model folder's manifest and weights' sizes and times (bundled or a path)."""
+
+    from affekt.core.registry import resolve
+
+    try:
+        folder = Path(resolve(name))
+    except Exception:  # noqa: BLE001 - an unknown model fails later, where it is loaded, with its own message
+        return "unknown"
+    h = hashlib.sha1()
+    for f in sorted(folder.rglob("*")):
+        if f.is_file():
+            st = f.stat()
+            h.update(f"{f.relative_to(folder)}|{st.st_size}|{int(st.st_mtime)}".encode())
+    return h.hexdigest()[:12]
+
+
 def read_picture(x) -> Picture:
     """Decode an image path / array (an :class:`affekt.face.images.ImageError` when it cannot be)."""
     from affekt.face.images import load_image_checked, oriented_size
@@ -90,8 +107,9 @@ def read_picture(x) -> Picture:
     name = None if isinstance(x, (str, os.PathLike)) else "image array"
     rgb, warns = load_image_checked(x, max_side=DECODE_SIDE, name=name)
     sx = sy = 1.0
-    if max(rgb.shape[:2]) >= DECODE_SIDE and isinstance(x, (str, os.PathLike)):
-        size = oriented_size(x)
+    if max(rgb.shape[:2]) >= DECODE_SIDE:  # decoded reduced: boxes are in the image's own pixels
+        size = oriented_size(x) if isinstance(x, (str, os.PathLike)) else (
+            (np.asarray(x).shape[1], np.asarray(x).shape[0]) if np.ndim(x) >= 2 else None)
         if size and size[0] != rgb.shape[1]:
             sx, sy = rgb.shape[1] / size[0], rgb.shape[0] / size[1]
     return Picture(rgb, sx, sy, tuple(warns))
@@ -276,8 +294,8 @@ class SceneFeatures:
             return f"body|{self.backbone}|{self.body_size}|tail{self.tail_blocks}|v{v}"
         if stream == "context":
             return f"context|{self.backbone}|{self.context_size}|mask{int(self.mask_person)}|tail{self.tail_blocks}|v{v}"
-        if stream == "face":
-            return f"face|{self.face_model}|v{v}"
+        if stream == "face":  # the face model's own files, not just its name: a retrained model is another key
+            return f"face|{self.face_model}|{_model_digest(self.face_model)}|v{v}"
         if stream == "pose":
             return f"pose|movenet-lightning|v{v}"
         raise InputError(f"unknown stream '{stream}'")

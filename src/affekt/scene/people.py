@@ -1,7 +1,9 @@
 """Who is in a scene: person items, person boxes and where they come from.
 
 A scene item names one person: ``"<image path>#xywh=x,y,w,h"`` (W3C Media Fragments, spatial
-dimension, pixels of the image as stored: EXIF orientation applied), the person's body box.
+dimension, pixels of the image as affekt reads it: upright, EXIF orientation applied), the person's
+body box. EMOTIC's boxes are in the pixels as stored; ``affekt.datasets.emotic.check_images`` lists the
+images whose EXIF orientation would make the two differ.
 A bare image (a path or an array) stands for every person in it; the boxes then come from
 
 1. ``--boxes BOXES.csv`` (columns ``path,x1,y1,x2,y2``: one row per person, corners in pixels;

@@ -54,10 +54,16 @@ def annotator_of(raw, tokens: dict[str, str] | None) -> str:
     return raw
 
 
-def create_app(project: Project, *, tokens: dict[str, str] | None = None, close_on_shutdown: bool = False):
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]", "testserver")
+
+
+def create_app(project: Project, *, tokens: dict[str, str] | None = None, close_on_shutdown: bool = False,
+               allowed_hosts=LOOPBACK_NAMES):
     """The app for one open project. ``tokens``: token -> annotator name; only they may annotate.
     ``close_on_shutdown``: close the project (checkpoint, unlock) when the server stops (uvicorn
-    re-raises SIGTERM/SIGINT after its shutdown, so code after ``uvicorn.run`` may never run)."""
+    re-raises SIGTERM/SIGINT after its shutdown, so code after ``uvicorn.run`` may never run).
+    ``allowed_hosts``: the Host headers answered (loopback names by default: a web page elsewhere that
+    points its own domain at 127.0.0.1, DNS rebinding, gets 400 instead of the items)."""
     from contextlib import asynccontextmanager
 
     from fastapi import FastAPI
@@ -76,6 +82,10 @@ def create_app(project: Project, *, tokens: dict[str, str] | None = None, close_
     app = FastAPI(title="affekt annotate", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
     app.state.project = project
+    if allowed_hosts and "*" not in allowed_hosts:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
 
     def error(status: int, message: str):
         return JSONResponse({"error": message, "status": status}, status_code=status,

@@ -383,10 +383,14 @@ class Project:
             if iid in self.done_by.get(annotator, set()):
                 raise AnswerError(f"item '{iid}': {annotator} has already answered it (each annotator answers an "
                                   "item once)", 409)
+            self._expire(now)
             held = self.leases.get(annotator)
             holds = held is not None and held[0] == iid
             gold = iid in self.gold
-            if not gold and not holds and self.counts.get(iid, 0) >= self.k:
+            # someone without the item in hand (their time ran out) answers only where that cannot take the
+            # item past k: the answers so far and the others holding it now all count
+            others = sum(1 for a, (item, _, _) in self.leases.items() if a != annotator and item == iid)
+            if not gold and not holds and self.counts.get(iid, 0) + others >= self.k:
                 raise AnswerError(f"item '{iid}' already has its {self.k} answers (it was handed to someone else "
                                   "after your time on it ran out); this answer was not stored", 409)
             shown = held[1] if holds else None
