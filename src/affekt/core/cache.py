@@ -34,3 +34,26 @@ def cache_root() -> Path | None:
     if not _DISK_BY_DEFAULT:
         return None
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "affekt"
+
+
+#: content digests of the files seen in this process, by (path, size, mtime): each file is read
+#: for its digest once
+_DIGESTS: dict = {}
+
+
+def file_digest(path) -> str:
+    """SHA-1 of a file's bytes, memoised for this process by (path, size, mtime): cache keys made from
+    it serve a copied, moved or re-downloaded file and read an edited one again. OSError if unreadable."""
+    import hashlib
+
+    p = Path(path)
+    st = p.stat()
+    k = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    d = _DIGESTS.get(k)
+    if d is None:
+        h = hashlib.sha1()
+        with open(p, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        d = _DIGESTS[k] = h.hexdigest()
+    return d

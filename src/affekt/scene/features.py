@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from affekt.core.cache import cache_root
+from affekt.core.cache import cache_root, file_digest
 from affekt.core.errors import DataError, InputError
 
 #: bump when what a stream computes changes: old cache entries are then not read
@@ -156,7 +156,6 @@ def masked(small: np.ndarray, box, width: int, height: int) -> np.ndarray:
 _MEMORY: OrderedDict[str, Any] = OrderedDict()
 _MEMORY_MAX = 400_000
 _LOCK = threading.Lock()
-_DIGESTS: dict = {}
 
 
 def image_key(x) -> str | None:
@@ -168,18 +167,8 @@ def image_key(x) -> str | None:
         return "a" + h.hexdigest()
     if not isinstance(x, (str, os.PathLike)):
         return None
-    p = Path(x)
     try:
-        st = p.stat()
-        k = (str(p.resolve()), st.st_size, st.st_mtime_ns)
-        d = _DIGESTS.get(k)
-        if d is None:
-            h = hashlib.sha1()
-            with open(p, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(chunk)
-            d = _DIGESTS[k] = h.hexdigest()
-        return d
+        return file_digest(x)
     except OSError:
         return None
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 
-from affekt.core.cache import cache_root
+from affekt.core.cache import cache_root, file_digest
 from affekt.core.errors import AffektError, InputError
 from affekt.core.recognizer import EmotionClassifier, MembersState
 from affekt.core.registry import register_family
@@ -54,24 +54,6 @@ def _n_jobs() -> int:
 _MEMORY: "OrderedDict[str, object]" = OrderedDict()
 _MEMORY_MAX = 50_000
 _MEMORY_LOCK = threading.Lock()
-#: content digests of the files seen in this process, by (path, size, mtime): each file is read
-#: for its digest once
-_DIGESTS: dict = {}
-
-
-def _content_digest(p: Path, st) -> str:
-    """SHA-1 of file ``p``'s bytes (``st``: its stat), memoised for this process."""
-    k = (str(p.resolve()), st.st_size, st.st_mtime_ns)
-    d = _DIGESTS.get(k)
-    if d is None:
-        h = hashlib.sha1()
-        with open(p, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        d = _DIGESTS[k] = h.hexdigest()
-    return d
-
-
 def _cache_key(x, kind: str) -> str | None:
     """A key for file ``x``'s representations of ``kind``: a digest of its bytes, so an edited
     file is read again while a copied, moved or re-downloaded one is not; None for what is not a
@@ -80,7 +62,7 @@ def _cache_key(x, kind: str) -> str | None:
         return None
     p = Path(x)
     try:
-        digest = _content_digest(p, p.stat())
+        digest = file_digest(p)
     except OSError:
         return None
     # the cache folder is part of the key: a run that swaps a part of the pipeline (a test's stand-in
