@@ -158,15 +158,13 @@ def main() -> None:
     if "speech_audit" in r:
         L += ["", "## Audit: speech-default's recipe by gender, on corpora it was not trained on", "",
               "Per-clip predictions of the bundled recipe under leave-one-corpus-out (each corpus scored by a model "
-              "trained on the other three; `" + "python benchmarks/speech_loco.py --model logreg -p C=0.03 -p "
-              "corpus_norm=true -p features=functionals-floor -p augment=noise,babble,mp3,telephone,reverb --tag "
-              "logreg-C0.03+corpus_norm+functionals-floor+augment --predictions "
-              "benchmarks/results/speech_loco_predictions.csv.gz`, which also rewrites that tag's entry in "
-              "speech_loco.json). This rerun's per-clip mean UAR is "
-              f"{sum(d['overall']['uar'] for d in r['speech_audit'].values()) / len(r['speech_audit']):.3f} against the "
-              "0.400 in docs/results/generalisation.md, measured with the same command before (a drift not yet "
-              "explained). CIs resample speakers; *p*: permutation test of the gap with gender shuffled over "
-              "speakers.", "",
+              "trained on the other three; `python benchmarks/speech_loco.py --model logreg -p C=0.03 -p "
+              "corpus_norm=true -p features=functionals-floor -p augment=noise,babble,mp3,telephone,reverb,gain --tag "
+              "logreg-C0.03+corpus_norm+functionals-floor+augment+gain --predictions "
+              "benchmarks/results/speech_loco_predictions.csv.gz`; per-clip mean UAR "
+              f"{sum(d['overall']['uar'] for d in r['speech_audit'].values()) / len(r['speech_audit']):.3f}, as in "
+              "docs/results/generalisation.md). CIs resample speakers; *p*: permutation test of the gap with gender "
+              "shuffled over speakers.", "",
               "| held-out corpus | female UAR [CI] (speakers) | male UAR [CI] (speakers) | gap | p |", "|---|---|---|---|---|"]
         for corpus, d in r["speech_audit"].items():
             def cell(g):

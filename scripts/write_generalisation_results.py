@@ -109,10 +109,11 @@ if S:
         if notes:
             out += ["", "What each lever does against the starting point (the previous speech-default recipe: soft voting of "
                     "logreg, svm and lgbm on RAVDESS + TESS):", ""] + notes
-        bt = "logreg-C0.03+corpus_norm+functionals-floor+augment"
+        bt = "logreg-C0.03+corpus_norm+functionals-floor+augment+gain"
         if bt in S:
             out += ["", f"**The bundled speech-default** is now `{bt}` (logreg, `-p C=0.03 -p corpus_norm=true -p "
-                    "features=functionals-floor -p augment=noise,babble,mp3,telephone,reverb`, trained on all four corpora): "
+                    "features=functionals-floor -p augment=noise,babble,mp3,telephone,reverb,gain`, trained on all four "
+                    "corpora; the gain copies since session 10, see below): "
                     f"per clip, mean UAR {S[bt]['mean_uar']:.3f} (worst {S[bt]['worst_uar']:.3f}) against "
                     f"{base['mean_uar']:.3f} ({base['worst_uar']:.3f}) for the previous recipe, and the channel robustness "
                     "below; an ensemble with LightGBM on the same inputs fell to "
@@ -205,9 +206,8 @@ if rb.exists():
                 f"points against {drops(B[g0])} ({'within' if B[g1]['within_5_points'] else 'not within'} 5 points); "
                 f"per-clip LOCO mean UAR {SL[g1]['mean_uar']:.3f} (worst {SL[g1]['worst_uar']:.3f}) against "
                 f"{SL[g0]['mean_uar']:.3f} ({SL[g0]['worst_uar']:.3f}) as measured before (rerun in session 10, the "
-                "bundled recipe gave 0.403 / 0.303: benchmarks/results/speech_loco_predictions.csv.gz; the two are level). "
-                "Measured, not yet the bundled model: adopting it "
-                "means retraining speech-default and re-measuring its card and video-default's fusion."]
+                "recipe without gain gave 0.403 / 0.303: the two are level). Kept: speech-default is trained with it "
+                "since session 10."]
 X = ROOT / "benchmarks" / "results" / "text_loco.json"
 if X.exists():
     T = json.loads(X.read_text())

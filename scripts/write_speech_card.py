@@ -10,7 +10,7 @@ copied model folder's manifest ``speech-default``):
 - benchmarks/results/speech_loco.json and speech_robustness.json (the recipe under leave-one-corpus-out,
   and on held-out RAVDESS folds with MP3 / noise / babble), under ``--tag``.
 
-    python scripts/write_speech_card.py --tag "logreg-C0.03+corpus_norm+functionals-floor+augment"
+    python scripts/write_speech_card.py --tag "logreg-C0.03+corpus_norm+functionals-floor+augment+gain"
 """
 from __future__ import annotations
 

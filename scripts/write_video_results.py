@@ -145,7 +145,7 @@ if tl:
                 "regression chosen by leave-one-corpus-out, docs/results/generalisation.md) recalls much less of its",
                 "training clips, so fusion adds nothing here. On RAVDESS voices neither model had heard (leave-one-corpus-out,",
                 "benchmarks/results/speech_loco.json) the current model scores "
-                f"{loco['logreg-C0.03+corpus_norm+functionals-floor+augment']['by_corpus']['ravdess']['uar']:.3f} UAR and the "
+                f"{loco['logreg-C0.03+corpus_norm+functionals-floor+augment+gain']['by_corpus']['ravdess']['uar']:.3f} UAR and the "
                 f"previous one {loco['speech-default-recipe']['by_corpus']['ravdess']['uar']:.3f}: the fall above is memory "
                 "lost, not skill.", ""]
 if fp or cs:

@@ -95,6 +95,8 @@ def test_text_vote_table_trains_in_every_mode(tmp_path):
                 "-o", out])
         res = json.loads((out / "results.json").read_text())
         assert res["label_mode"]["mode"] == mode
+        manifest = (out / "affekt.json").read_text()
+        assert ("--vote-threshold" in manifest) == (mode == "multi")  # the command as typed, no idle defaults
         test_rows = [r for r in rows if r["split"] == "test"]
         untied = sum(1 for r in test_rows if sorted(r[lab] for lab in LABS)[-1] > sorted(r[lab] for lab in LABS)[-2])
         assert res["test"]["n"] == untied < 15  # a tied test item has no one label to be scored against

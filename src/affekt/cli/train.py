@@ -102,7 +102,8 @@ def command_line(name: str, params: dict) -> str:
     parts = ["affekt", name]
     for k, v in params.items():
         if v is None or v is False or (isinstance(v, (list, tuple)) and not v) or (k in ("tune_trials", "seed") and v == 0) \
-                or (k == "text_column" and v == "text") or (k == "modality" and v == "text"):
+                or (k == "text_column" and v == "text") or (k == "modality" and v == "text") \
+                or (k == "vote_threshold" and params.get("label_mode") != "multi"):
             continue
         for item in (v if isinstance(v, list) else [v]):
             parts += [f"--{flags.get(k, k).replace('_', '-')}", shlex.quote(str(item))]
