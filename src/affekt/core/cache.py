@@ -57,3 +57,36 @@ def file_digest(path) -> str:
                 h.update(chunk)
         d = _DIGESTS[k] = h.hexdigest()
     return d
+
+
+
+def read_entry(path: Path | None, default=None):
+    """A cache entry from disk, or ``default`` when there is none or it is damaged (a killed run's
+    half-written file): the caller computes it again."""
+    import pickle
+
+    if path is None or not path.exists():
+        return default
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    except Exception:  # noqa: BLE001 - any unreadable entry is recomputed, never an error of the run
+        return default
+
+
+def write_entry(path: Path | None, value) -> None:
+    """Keep ``value`` on disk at ``path`` atomically (a temporary file, then renamed, so a reader never
+    sees half an entry); a read-only or full cache folder is skipped and the run goes on."""
+    import pickle
+    import threading
+
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    except OSError:
+        pass

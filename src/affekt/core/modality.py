@@ -231,3 +231,29 @@ def error_record(item: Item, model_id: Any = None):
     from affekt.core.types import EmotionPrediction
 
     return EmotionPrediction(input=item.name, error=item.error, model_id=model_id, id=item.id)
+
+
+def predict_chunks(model, items: list[Item], *, step: int, label_space=None, progress: bool = False,
+                   min_progress: int = 50, **kw) -> Iterator[list]:
+    """``model.predict`` over ``items`` in chunks of ``step``, records in input order, chunk by chunk:
+    an item that could not be read gets its error record, the others are predicted together
+    (``errors="record"``, ``kw`` passed on); each record names the input as the user gave it.
+    A progress bar from ``min_progress`` items on."""
+    import sys
+
+    from tqdm import tqdm
+
+    with tqdm(total=len(items), unit="image", file=sys.stderr, desc="predict",
+              disable=not progress or len(items) < min_progress) as bar:
+        for s in range(0, len(items), step):
+            chunk = items[s:s + step]
+            ok = [it for it in chunk if not it.error]
+            preds = iter(model.predict([it.value for it in ok], label_space=label_space, errors="record", **kw)
+                         if ok else [])
+            out = []
+            for it in chunk:
+                p = error_record(it, model.model_id_) if it.error else next(preds)
+                p.input = it.name  # the path as the user gave it (a list's line as written)
+                out.append(p)
+            yield out
+            bar.update(len(chunk))

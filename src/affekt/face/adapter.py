@@ -2,7 +2,6 @@
 (recursive, sorted) and .txt lists of image paths."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -37,25 +36,10 @@ class FaceModality(Modality):
         """Images in chunks of ``batch_size`` (decoded and detected by a few threads, every
         face of a chunk scored in one batch). ``whole_image``: each image is one face crop."""
         self.check_options(**opts)
-        from tqdm import tqdm
+        from affekt.core.modality import predict_chunks
 
-        from affekt.core.modality import error_record
-
-        step = max(1, min(batch_size, 256))
-        with tqdm(total=len(items), unit="image", file=sys.stderr, desc="predict",
-                  disable=not progress or len(items) < 50) as bar:
-            for s in range(0, len(items), step):
-                chunk = items[s:s + step]
-                ok = [it for it in chunk if not it.error]
-                preds = iter(model.predict([it.value for it in ok], label_space=label_space, errors="record",
-                                           whole_image=whole_image) if ok else [])
-                out = []
-                for it in chunk:
-                    p = error_record(it, model.model_id_) if it.error else next(preds)
-                    p.input = it.name  # the path as the user gave it (a list's line as written)
-                    out.append(p)
-                yield out
-                bar.update(len(chunk))
+        yield from predict_chunks(model, items, step=max(1, min(batch_size, 256)), label_space=label_space,
+                                  progress=progress, whole_image=whole_image)
 
     def load_dataset(self, name: str, data_dir, *, label_column=None, **opts):
         from affekt.datasets import faces

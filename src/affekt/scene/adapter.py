@@ -12,7 +12,6 @@ on request), so ``--model`` is required.
 """
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,29 +83,14 @@ class SceneModality(Modality):
         """Images in chunks (every person of a chunk scored in one batch); ``boxes``: a
         ``--boxes`` CSV (path,x1,y1,x2,y2)."""
         self.check_options(**opts)
-        from tqdm import tqdm
-
-        from affekt.core.modality import error_record
+        from affekt.core.modality import predict_chunks
 
         if boxes is not None and not isinstance(boxes, dict):
             from affekt.scene.people import read_boxes
 
             boxes = read_boxes(boxes)
-        step = max(1, min(batch_size, 64))
-        with tqdm(total=len(items), unit="image", file=sys.stderr, desc="predict",
-                  disable=not progress or len(items) < 20) as bar:
-            for s in range(0, len(items), step):
-                chunk = items[s:s + step]
-                ok = [it for it in chunk if not it.error]
-                preds = iter(model.predict([it.value for it in ok], label_space=label_space, errors="record",
-                                           boxes=boxes) if ok else [])
-                out = []
-                for it in chunk:
-                    p = error_record(it, model.model_id_) if it.error else next(preds)
-                    p.input = it.name
-                    out.append(p)
-                yield out
-                bar.update(len(chunk))
+        yield from predict_chunks(model, items, step=max(1, min(batch_size, 64)), label_space=label_space,
+                                  progress=progress, min_progress=20, boxes=boxes)
 
     def print_predictions(self, preds: list, top: int, model_id: str) -> None:
         from affekt.scene.annotate import print_people

@@ -57,8 +57,7 @@ def print_people(preds: list, top: int, model_id: str) -> None:
 def annotate(image, pred, out) -> Path:
     """Draw each person of ``pred`` (a scene record) on ``image`` and save it to ``out``: the
     box, its number, the top categories and V/A/D."""
-    from PIL import Image, ImageDraw, ImageFont
-
+    from affekt.face.annotate import Canvas
     from affekt.face.images import load_image
     from affekt.scene.people import split_item
 
@@ -66,35 +65,15 @@ def annotate(image, pred, out) -> Path:
     if out.suffix.lower() not in ANNOTATE_SUFFIXES:
         raise InputError(f"--annotate '{out}': use a {', '.join(ANNOTATE_SUFFIXES)} file")
     path, _ = split_item(image)
-    im = Image.fromarray(load_image(path), "RGB")
-    draw = ImageDraw.Draw(im)
-    side = max(im.size)
-    width = max(2, side // 300)
-    try:
-        font = ImageFont.load_default(size=max(11, side // 50))
-    except TypeError:  # Pillow < 10.1
-        font = ImageFont.load_default()
-
-    def label_at(x, y, lines, colour):
-        text = "\n".join(lines)
-        l, t, r, b = draw.multiline_textbbox((x, y), text, font=font)
-        h = b - t
-        y = y - h - 2 * width if y - h - 2 * width >= 0 else y + width
-        x = max(0, min(x, im.width - (r - l) - 2 * width))
-        l, t, r, b = draw.multiline_textbbox((x, y), text, font=font)
-        draw.rectangle((l - width, t - width, r + width, b + width), fill=colour)
-        draw.multiline_text((x, y), text, fill=(0, 0, 0), font=font)
-
+    c = Canvas(load_image(path), font_min=11, font_div=50)
     for k, p in enumerate(pred.people or []):
         x, y, w, h = p["box"]
         colour = _PALETTE[k % len(_PALETTE)]
-        draw.rectangle((x, y, x + w, y + h), outline=colour, width=width)
+        c.box(x, y, w, h, colour)
         sc = p["scores"]
         cats = p["categories"][:3] or [lab for lab, _ in sorted(sc.items(), key=lambda kv: -kv[1])[:3]]
         lines = [f"{k + 1}: " + ", ".join(f"{lab} {sc[lab]:.2f}" for lab in cats)]
         if p.get("valence") is not None:
             lines.append(f"V {p['valence']:.1f}  A {p['arousal']:.1f}  D {p['dominance']:.1f}")
-        label_at(x, y, lines, colour)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    im.save(out)
-    return out
+        c.label(x, y, "\n".join(lines), colour, below=c.width)
+    return c.save(out)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import sys
 import threading
 from collections import OrderedDict
@@ -34,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from affekt.core.cache import cache_root, file_digest
+from affekt.core.cache import cache_root, file_digest, read_entry, write_entry
 from affekt.core.errors import DataError, InputError
 
 #: bump when what a stream computes changes: old cache entries are then not read
@@ -193,16 +192,10 @@ def _disk_file(key: str, kind: str, persistent: bool) -> Path | None:
 def _lookup(key: str, kind: str, persistent: bool):
     if key in _MEMORY:
         return _MEMORY[key]
-    f = _disk_file(key, kind, persistent)
-    if f is not None and f.exists():
-        try:
-            with open(f, "rb") as fh:
-                v = pickle.load(fh)
-            _remember(key, v)
-            return v
-        except (OSError, EOFError, ValueError, pickle.UnpicklingError):  # a damaged entry (a killed run): computed again
-            return None
-    return None
+    v = read_entry(_disk_file(key, kind, persistent))  # a damaged entry (a killed run): computed again
+    if v is not None:
+        _remember(key, v)
+    return v
 
 
 def _remember(key: str, value) -> None:
@@ -215,17 +208,7 @@ def _remember(key: str, value) -> None:
 
 def _store(key: str, kind: str, value, persistent: bool) -> None:
     _remember(key, value)
-    f = _disk_file(key, kind, persistent)
-    if f is None:
-        return
-    try:
-        f.parent.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(f)
-    except OSError:  # a read-only or full cache folder: the run goes on without it
-        pass
+    write_entry(_disk_file(key, kind, persistent), value)
 
 
 def clear_memory() -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -28,7 +27,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 
-from affekt.core.cache import cache_root, file_digest
+from affekt.core.cache import cache_root, file_digest, read_entry, write_entry
 from affekt.core.errors import AffektError, InputError
 from affekt.core.recognizer import EmotionClassifier, MembersState
 from affekt.core.registry import register_family
@@ -54,6 +53,7 @@ def _n_jobs() -> int:
 _MEMORY: "OrderedDict[str, object]" = OrderedDict()
 _MEMORY_MAX = 50_000
 _MEMORY_LOCK = threading.Lock()
+_NONE = object()  # no cache entry on disk
 def _cache_key(x, kind: str) -> str | None:
     """A key for file ``x``'s representations of ``kind``: a digest of its bytes, so an edited
     file is read again while a copied, moved or re-downloaded one is not; None for what is not a
@@ -96,26 +96,15 @@ def _cached(x, kind: str, compute):
     if key is not None and key in _MEMORY:
         return _MEMORY[key]
     f = _cache_file(x, kind)
-    if f is not None and f.exists():
-        try:
-            with open(f, "rb") as fh:
-                out = pickle.load(fh)
-            _remember(key, out)
-            return out
-        except Exception:  # a damaged cache file (a killed run): computed again below
-            pass
+    out = read_entry(f, _NONE)  # a damaged file (a killed run): computed again below
+    if out is not _NONE:
+        _remember(key, out)
+        return out
     out = compute()
     _remember(key, out)
-    if f is not None:
-        try:
-            f.parent.mkdir(parents=True, exist_ok=True)
-            tmp = f.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-            with open(tmp, "wb") as fh:
-                pickle.dump(out, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(f)
-        except OSError:  # a read-only or full cache folder: the run goes on without it
-            pass
+    write_entry(f, out)
     return out
+
 
 
 def _mean_repr(R: list):
