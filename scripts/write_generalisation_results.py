@@ -218,16 +218,19 @@ if X.exists():
             "corpus below 0.35. `benchmarks/text_loco.py` (see its docstring): GoEmotions (Reddit), CARER (tweets), MELD",
             "(TV dialogue), DailyDialog (conversation), SemEval-2007 (headlines, top-scoring emotion or neutral under 50),",
             f"in Ekman space, single-label items only, each corpus a stratified sample of at most {first['per_corpus']}",
-            "items (so the corpora weigh about the same in training). `bundled` is the shipped text-default (trained on",
-            "GoEmotions; its GoEmotions figure is in-corpus and left out of its mean).", "",
-            "| recipe | mean macro-F1 (held out) | mean without GoEmotions | worst | mean UAR | " +
+            "items (so the corpora weigh about the same in training). `bundled` is today's text-default recipe, the",
+            "issue's baseline: text-default's GoEmotions-28 model (trained on GoEmotions alone; its GoEmotions figure is",
+            "in-corpus and left out of its mean) read in Ekman space. ECE: of the top score among the corpus's own",
+            "labels, 15 bins, no scaling, mean over the held-out corpora (recorded since session 11).", "",
+            "| recipe | mean macro-F1 (held out) | mean without GoEmotions | worst | mean UAR | mean ECE | " +
             " | ".join(f"{c} macro-F1" for c in names) + " |",
-            "|---|---|---|---|---|" + "---|" * len(names)]
+            "|---|---|---|---|---|---|" + "---|" * len(names)]
     order = ["bundled"] + [t for t in T if t != "bundled"] if "bundled" in T else list(T)
     for tag in order:
         r = T[tag]
         out.append(f"| {tag} | {r['mean_macro_f1']:.3f} | {r['mean_macro_f1_without_goemotions']:.3f} | "
-                   f"{r['worst_macro_f1']:.3f} | {r['mean_uar']:.3f} | " + " | ".join(
+                   f"{r['worst_macro_f1']:.3f} | {r['mean_uar']:.3f} | "
+                   + (f"{r['mean_ece']:.3f}" if "mean_ece" in r else "") + " | " + " | ".join(
             (f"{r['by_corpus'][c]['macro_f1']:.3f}" + ("" if r["by_corpus"][c]["held_out"] else " (in-corpus)"))
             if c in r["by_corpus"] else "" for c in names) + " |")
     notes = []
@@ -235,9 +238,41 @@ if X.exists():
         b, e = T["bundled"], T["tfidf+encoder"]
         notes.append(f"- **Multi-corpus training** (every recipe here trains on four corpora) with TF-IDF and frozen MiniLM "
                      f"embeddings, soft-voted: mean held-out macro-F1 without GoEmotions {e['mean_macro_f1_without_goemotions']:.3f} "
-                     f"against {b['mean_macro_f1_without_goemotions']:.3f} for the shipped text-default (trained on GoEmotions "
-                     f"alone) on the same four corpora: {e['mean_macro_f1_without_goemotions'] - b['mean_macro_f1_without_goemotions']:+.3f}, "
+                     f"against {b['mean_macro_f1_without_goemotions']:.3f} for the GoEmotions-only model (`bundled`) on the same "
+                     f"four corpora: {e['mean_macro_f1_without_goemotions'] - b['mean_macro_f1_without_goemotions']:+.3f}, "
                      "short of the +0.08 the issue asks. Neither half alone beats the shipped model; together they do.")
+    if "bundled" in T and "tfidf+finetune" in T:
+        b, f = T["bundled"], T["tfidf+finetune"]
+        gain = f["mean_macro_f1_without_goemotions"] - b["mean_macro_f1_without_goemotions"]
+        held = [c for c in f["by_corpus"] if c != "goemotions"]
+        notes.append(f"- **Fine-tuning the encoder on the union** (text-default's own recipe, TF-IDF + MiniLM with its top 3 "
+                     f"layers fine-tuned, soft-voted 0.4 / 0.6, trained on four corpora): mean held-out macro-F1 without "
+                     f"GoEmotions {f['mean_macro_f1_without_goemotions']:.3f} against {b['mean_macro_f1_without_goemotions']:.3f}: "
+                     f"{gain:+.3f} ({'meets' if gain >= 0.08 else 'short of'} the +0.08); per held-out corpus ("
+                     + ", ".join(f"{c} {f['by_corpus'][c]['macro_f1'] - b['by_corpus'][c]['macro_f1']:+.3f}" for c in held)
+                     + f"), worst {min(f['by_corpus'][c]['macro_f1'] for c in held):.3f} (target none under 0.35)"
+                     + (f"; held-out ECE {f['mean_ece']:.3f} without any scaling (target <= 0.10 after scaling)"
+                        if "mean_ece" in f else "") + ". The best recipe measured: since session 11 it is text-default's "
+                     "Ekman view (`--label-space ekman`), trained on all five corpora by scripts/train_text_union.py.")
+    for tag in [t for t in T if t.startswith("tfidf+finetune+bundled@")]:
+        f, b = T[tag], T.get("bundled")
+        held = [c for c in f["by_corpus"] if c != "goemotions"]
+        if b:
+            gain = f["mean_macro_f1_without_goemotions"] - b["mean_macro_f1_without_goemotions"]
+            notes.append(f"- **text-default's Ekman answer** (`{tag}`: the five-corpus recipe's held-out scores x "
+                         f"{f['weight']:g} + the GoEmotions-only model's x {1 - f['weight']:.1f}, the weight that keeps "
+                         "GoEmotions dev Ekman macro-F1 at the GoEmotions-only model's): mean held-out macro-F1 without "
+                         f"GoEmotions {f['mean_macro_f1_without_goemotions']:.3f}, {gain:+.3f} against the GoEmotions-only "
+                         f"model ({'meets' if gain >= 0.08 else 'short of'} the +0.08), worst "
+                         f"{min(f['by_corpus'][c]['macro_f1'] for c in held):.3f}; held-out ECE "
+                         f"{sum(f['by_corpus'][c]['ece'] for c in held) / len(held):.3f} without scaling (the "
+                         f"GoEmotions-only model: {sum(b['by_corpus'][c]['ece'] for c in held) / len(held):.3f}). Its "
+                         "GoEmotions row is in-corpus (the GoEmotions-only half learnt from it).")
+    if "tfidf+finetune" in T and "finetune" in T:
+        f, g = T["tfidf+finetune"], T["finetune"]
+        notes.append(f"- **The fine-tuned network alone** (no TF-IDF half): mean held-out macro-F1 "
+                     f"{g['mean_macro_f1']:.3f} against {f['mean_macro_f1']:.3f} for the two soft-voted (over all five "
+                     "held-out corpora).")
     for base in ("tfidf", "encoder"):
         if base in T and f"{base}+web" in T:
             notes.append(f"- **Web normalisation** (`preprocess={{\"web\": true}}`: URLs, handles, hashtags, emoji in one form) "
@@ -246,7 +281,8 @@ if X.exists():
                          "people write about and how labels were given, not in platform markup. Kept as an option, not a default.")
     if notes:
         out += ["", "What each lever does:", ""] + notes
-    out += ["", "Commands: " + "; ".join(f"`{r['command']}` ({r['seconds'] / 60:.0f} min)" for r in T.values()) + ".",
+    runs = {r["command"]: r["seconds"] for r in T.values()}  # one run may write several rows (--blend-bundled)
+    out += ["", "Commands: " + "; ".join(f"`{c}` ({sec / 60:.0f} min)" for c, sec in runs.items()) + ".",
             "Labels per corpus: " + "; ".join(f"{c}: {', '.join(v['labels'])} (n={v['n']})"
                                                 for c, v in first["by_corpus"].items()) + "."]
 tt = ROOT / "benchmarks" / "results" / "speech_train_time.json"

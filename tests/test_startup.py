@@ -53,7 +53,9 @@ def test_text_default_predicts_what_it_predicted_before(fresh_load, runtime):
     assert _runtime(m) == runtime
     texts, labels, tol = BASELINE["texts"], BASELINE["labels"], TOLERANCE[runtime]
     assert list(m.labels_.labels) == labels
-    preds, ekman = m.predict(texts), m.predict(texts, label_space="ekman")
+    # the baseline's Ekman scores are the GoEmotions model's own Ekman view; since session 11 text-default's
+    # Ekman answer blends in a second model (tests/test_bundled_models.py checks the blend against both)
+    preds, ekman = m.predict(texts), m.categorical.predict(texts, label_space="ekman")
     for p, e, ref in zip(preds, ekman, BASELINE["items"]):
         np.testing.assert_allclose([p.scores[lab] for lab in labels], ref["scores"], rtol=0, atol=tol)
         np.testing.assert_allclose([p.valence, p.arousal, p.dominance], ref["vad"], rtol=0, atol=tol)

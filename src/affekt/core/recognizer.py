@@ -306,7 +306,7 @@ def _predict_items(model, X, label_space, errors: str) -> Predictions:
     space_name = None
     if ok:
         valid = [X[i] for i in ok]
-        cat = getattr(model, "categorical_part", lambda: model)()
+        cat = model.categorical_part(label_space) if isinstance(model, CompositeRecognizer) else model
         dim = getattr(model, "dimensional_part", lambda: model)()
         P = D = space = None
         if isinstance(cat, EmotionClassifier):
@@ -361,21 +361,43 @@ class DimensionalRegressor(Recognizer):
 
 
 class CompositeRecognizer(Recognizer):
-    """A categorical and a dimensional recognizer answering together (e.g. GoEmotions + EmoBank V/A/D)."""
+    """A categorical and a dimensional recognizer answering together (e.g. GoEmotions + EmoBank V/A/D).
+
+    ``views`` (optional) maps a label-space name to a categorical recognizer trained natively in
+    that space (text-default: an Ekman model trained on five corpora beside its GoEmotions-28 one).
+    A prediction asked for in such a space comes from that recognizer, blended with the main part's
+    mapped scores when ``view_weights`` gives the view a weight under 1 (:class:`BlendedView`);
+    every other space is the main part's, mapped as usual. A saved view is loaded the first time it
+    is asked for."""
 
     family = "composite"
 
     def __init__(self, categorical: EmotionClassifier | None = None,
-                 dimensional: DimensionalRegressor | None = None):
+                 dimensional: DimensionalRegressor | None = None,
+                 views: dict | None = None, view_weights: dict | None = None):
         self.categorical = categorical
         self.dimensional = dimensional
+        self.views = dict(views or {})  # space name -> EmotionClassifier, or the Path it loads from
+        self.view_weights = {k: float(v) for k, v in (view_weights or {}).items()}
 
     @property
     def modality(self) -> str:  # type: ignore[override]
         return self.categorical.modality if self.categorical is not None else "any"
 
-    def categorical_part(self):
+    def categorical_part(self, label_space=None):
+        """The recognizer that answers in ``label_space`` (a name or LabelSpace; None: the main part)."""
+        name = getattr(label_space, "name", label_space)
+        if name in self.views:
+            view = self._view_model(name)
+            w = self.view_weights.get(name, 1.0)
+            return view if w >= 1.0 else BlendedView(self.categorical, view, name, w)
         return self.categorical
+
+    def _view_model(self, name: str) -> EmotionClassifier:
+        """The view trained in ``name`` (read from its folder the first time)."""
+        if isinstance(self.views[name], Path):
+            self.views[name] = Recognizer._from_folder(self.views[name])
+        return self.views[name]
 
     def dimensional_part(self):
         return self.dimensional
@@ -424,7 +446,14 @@ class CompositeRecognizer(Recognizer):
                     self._link_shared_network(folder)
                 part.save(folder / name)
                 parts[name] = name
-        return {"parts": parts, "label_space": self.labels_.to_dict()}
+        views = {}
+        for space in sorted(self.views):
+            views[space] = f"view_{space}"
+            self._view_model(space).save(folder / views[space])
+        if views:
+            parts["views"] = views
+        weights = {k: v for k, v in self.view_weights.items() if k in views}
+        return {"parts": parts, "label_space": self.labels_.to_dict(), **({"view_weights": weights} if weights else {})}
 
     def _link_shared_network(self, folder: Path) -> None:
         """When the dimensional part feeds on a network the categorical part already holds
@@ -444,5 +473,47 @@ class CompositeRecognizer(Recognizer):
 
     @classmethod
     def _from_params(cls, params: dict, folder: Path):
-        parts = json.loads((folder / MANIFEST).read_text())["parts"]
-        return cls(**{k: Recognizer._from_folder(folder / v) for k, v in parts.items()})
+        manifest = json.loads((folder / MANIFEST).read_text())
+        parts = dict(manifest["parts"])
+        views = {space: folder / sub for space, sub in parts.pop("views", {}).items()}
+        return cls(**{k: Recognizer._from_folder(folder / v) for k, v in parts.items()}, views=views,
+                   view_weights=manifest.get("view_weights"))
+
+
+class BlendedView(EmotionClassifier):
+    """A composite's answer in a view's space when the view does not answer alone: ``weight`` x the
+    view's scores + (1 - weight) x the main part's scores mapped into that space. The label is the
+    top blended score; the decisions are that label plus any the main part's own thresholds give
+    (a GoEmotions comment with two Ekman emotions keeps both). Made on the fly; never saved."""
+
+    def __init__(self, main: EmotionClassifier, view: EmotionClassifier, space: str, weight: float):
+        self.main, self.view, self.space, self.weight = main, view, space, weight
+        self.labels_ = main._view(np.zeros((1, len(main.labels_)), np.float32), space)[2]
+        self.thresholds_ = np.full(len(self.labels_), 0.5, np.float32)
+        self.model_id_ = getattr(view, "model_id_", "view")
+        self.family = f"blend({main.family}, {view.family})"
+
+    @property
+    def modality(self) -> str:  # type: ignore[override]
+        return self.main.modality
+
+    def check_item(self, x):
+        return self.main.check_item(x)
+
+    def _normalise(self, X: list) -> list:
+        return self.main._normalise(X)
+
+    def _item_warnings(self, X: list, **kw):
+        return self.main._item_warnings(X, **kw)
+
+    def _proba_and_decisions(self, X: list, label_space) -> tuple[np.ndarray, np.ndarray, LabelSpace]:
+        Pm, Dm, space = self.main._proba_and_decisions(X, self.space)
+        Pv, _, sv = self.view._proba_and_decisions(X, self.space)
+        Pv = Pv[:, [sv.labels.index(lab) for lab in space.labels]]
+        P = (self.weight * Pv + (1.0 - self.weight) * Pm).astype(np.float32)
+        D = np.asarray(Dm).copy()
+        D[np.arange(len(P)), P.argmax(axis=1)] = 1
+        if not space.multi_label:
+            D = np.zeros_like(D)
+            D[np.arange(len(P)), P.argmax(axis=1)] = 1
+        return P, D, space

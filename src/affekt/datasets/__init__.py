@@ -51,6 +51,38 @@ def load_dataset(name: str, data_dir, modality: str = "text", **kw) -> Dataset:
     return mod.load(data_dir)
 
 
+def single_label_union(sources, label_space: str = "ekman", per_corpus: int = 8000, seed: int = 0,
+                       without_test: bool = False):
+    """Several categorical corpora as one training set for cross-corpus work: each corpus's items
+    (all splits; ``without_test``: all but its test split) mapped into ``label_space``, only those
+    with exactly one label there (a comment with two Ekman emotions has no single right answer), and
+    at most ``per_corpus`` of them per corpus, a seeded sample stratified by label, so that every
+    corpus weighs about the same. ``sources``: (dataset name, folder) pairs.
+    Returns (texts, labels, corpus names)."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    from affekt.core.labels import get_label_space, get_mapping
+
+    space = get_label_space(label_space)
+    X, y, corpus = [], [], []
+    for name, folder in sources:
+        ds = load_dataset(name, folder)
+        df = ds.split(ds.non_test_splits() if without_test else "all")
+        m = get_mapping(ds.label_space, space)
+        y1 = [labs[0] if len(labs) == 1 else None for labs in (m.map_labels(v) for v in df["labels"])]
+        texts = df[ds.input_column].tolist()
+        keep = np.array([i for i, v in enumerate(y1) if v is not None])
+        if len(keep) > per_corpus:
+            keep, _ = train_test_split(keep, train_size=per_corpus, stratify=[y1[i] for i in keep],
+                                       random_state=seed)
+            keep = np.sort(keep)
+        X += [texts[i] for i in keep]
+        y += [y1[i] for i in keep]
+        corpus += [name] * len(keep)
+    return X, y, corpus
+
+
 def present_labels(space, labels):
     """``space`` cut down to the labels that occur in ``labels`` (one label or a list per item), in
     its order, named ``<space>-subset`` when some are missing: corpora mapped into Ekman's seven
