@@ -42,6 +42,10 @@ class Recognizer(BaseEstimator):
     modality: str = "any"
     family: str = "base"
 
+    def categorical_part(self, label_space=None):
+        """The recognizer that answers in ``label_space``: this one (a composite may hold another)."""
+        return self
+
     # ------------------------------------------------------------------ items
     def check_item(self, x) -> str | None:
         """Why ``x`` cannot be processed, or None. Modalities override this."""
@@ -306,7 +310,7 @@ def _predict_items(model, X, label_space, errors: str) -> Predictions:
     space_name = None
     if ok:
         valid = [X[i] for i in ok]
-        cat = model.categorical_part(label_space) if isinstance(model, CompositeRecognizer) else model
+        cat = model.categorical_part(label_space)
         dim = getattr(model, "dimensional_part", lambda: model)()
         P = D = space = None
         if isinstance(cat, EmotionClassifier):

@@ -12,7 +12,7 @@ import numpy as np
 
 from affekt.core.errors import DataError, InputError, LabelError
 from affekt.core.labels import LabelMapping, LabelSpace, get_label_space, get_mapping, viewable_spaces
-from affekt.core.recognizer import CompositeRecognizer, DimensionalRegressor, EmotionClassifier
+from affekt.core.recognizer import DimensionalRegressor, EmotionClassifier
 from affekt.evaluation.metrics import classification_cis, classification_metrics, regression_cis, regression_metrics
 
 MIN_ITEMS = 30  # a test or dev split with fewer items gives figures too rough to quote alone
@@ -22,7 +22,7 @@ MIN_PER_CLASS = 5  # ... and so does one with fewer items of some class
 def _parts(model, label_space=None):
     """The categorical part answering in ``label_space`` (a composite may hold one trained in it)
     and the dimensional part; None where the model has none."""
-    cat = model.categorical_part(label_space) if isinstance(model, CompositeRecognizer) else model
+    cat = model.categorical_part(label_space)
     dim = getattr(model, "dimensional_part", lambda: model)()
     return (cat if isinstance(cat, EmotionClassifier) else None,
             dim if isinstance(dim, DimensionalRegressor) else None)
