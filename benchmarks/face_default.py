@@ -49,17 +49,17 @@ fer = load_fer2013(a.fer2013)
 t0 = time.time()
 r = evaluate(model, fer, "test")
 res["fer2013_privatetest"] = {k: r[k] for k in r if k in (
-    "n", "accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci", "balanced_accuracy", "per_class", "confusion_matrix",
-    "labels")}
+    "n", "accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci", "balanced_accuracy", "ece", "per_class",
+    "confusion_matrix", "labels")}
 res["fer2013_privatetest"]["seconds"] = round(time.time() - t0, 1)
 rd = evaluate(model, fer, "dev", n_boot=0)
-res["fer2013_publictest"] = {"n": rd["n"], "accuracy": rd["accuracy"], "macro_f1": rd["macro_f1"]}
-print("FER2013 PrivateTest accuracy", r["accuracy"], "macro-F1", r["macro_f1"], flush=True)
+res["fer2013_publictest"] = {"n": rd["n"], "accuracy": rd["accuracy"], "macro_f1": rd["macro_f1"], "ece": rd.get("ece")}
+print("FER2013 PrivateTest accuracy", r["accuracy"], "macro-F1", r["macro_f1"], "ECE", r.get("ece"), flush=True)
 if a.ferplus and Path(a.ferplus).is_dir():
     plus = load_ferplus(a.ferplus, fer2013_dir=a.fer2013)
     rp = evaluate(model, plus, "test", shared_only=True)
     res["ferplus_test"] = {k: rp[k] for k in rp if k in ("n", "accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci",
-                                                         "per_class", "shared_labels")}
+                                                         "ece", "per_class", "shared_labels")}
     res["ferplus_test"]["note"] = ("FER+ majority label (ties, unknown and not-a-face left out) against the "
                                    "model's 7 classes; contempt, which the model lacks, is left out")
     print("FER+ test accuracy", rp["accuracy"], flush=True)

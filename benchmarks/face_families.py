@@ -9,7 +9,10 @@ two runs alike but for FER+ majority vs vote-share targets: the soft labels' gai
     python benchmarks/face_families.py --fer2013 ../shared/data/images/fer2013 \
         --run mobilenetv2=runs/mnv2b [--run vgg=runs/vgg ...] [--ensemble mobilenetv2,vgg]
 
-Writes ``benchmarks/results/face_families.json``.
+Writes ``benchmarks/results/face_families.json``. ``--add-to`` that file keeps its rows (runs trained
+in earlier sessions may be gone) and adds or replaces the rows computed now; every command that
+wrote the table is kept. ``--member NAME=DIR`` is scored only as an ensemble member: a run, or a
+scripts/face_teacher.py output (its ``teacher_logits.npy``, e.g. of the bundled model).
 """
 from __future__ import annotations
 
@@ -28,6 +31,10 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--fer2013", default="../shared/data/images/fer2013")
 ap.add_argument("--run", action="append", default=[], help="NAME=RUN_DIR (a scripts/train_face_cnn.py output)")
 ap.add_argument("--ensemble", action="append", default=[], help="comma-separated run names to soft-vote")
+ap.add_argument("--member", action="append", default=[], help="NAME=DIR: a run or a scripts/face_teacher.py output, "
+                "scored only inside --ensemble")
+ap.add_argument("--note", action="append", default=[], help="NAME=TEXT: added to that row's note")
+ap.add_argument("--add-to", default=None, help="an earlier face_families.json whose rows are kept")
 ap.add_argument("--classical", default="benchmarks/results/face_classical.json")
 ap.add_argument("--frozen", default="benchmarks/results/face_frozen.json")
 ap.add_argument("--teacher", default=None, help="a scripts/face_teacher.py output folder: its weighted ensemble")
@@ -49,6 +56,16 @@ def scores(p: np.ndarray, truth=y) -> dict:
 
 
 rows, probs, dev_probs, ferplus = [], {}, {}, {}
+for spec in a.member:
+    name, d = spec.split("=", 1)
+    d = Path(d)
+    if (d / "teacher_logits.npy").is_file():  # all FER2013 rows, in labels.csv order
+        Z = np.load(d / "teacher_logits.npy")
+        probs[name] = softmax(Z[(meta["usage"] == "PrivateTest").to_numpy()], axis=1)
+        dev_probs[name] = softmax(Z[(meta["usage"] == "PublicTest").to_numpy()], axis=1)
+    else:
+        probs[name] = softmax(np.load(d / "test_logits.npy"), axis=1)
+        dev_probs[name] = softmax(np.load(d / "dev_logits.npy"), axis=1)
 for spec in a.run:
     name, run = spec.split("=", 1)
     run = Path(run)
@@ -110,8 +127,23 @@ if a.ferplus_pair:
             "gain_ferplus_test": round(ferplus[soft]["ferplus_test_accuracy"] - ferplus[maj]["ferplus_test_accuracy"], 4),
             "gain_privatetest": round(ferplus[soft]["privatetest_accuracy"] - ferplus[maj]["privatetest_accuracy"], 4),
             "ferplus_test": "FER+ majority label on PrivateTest (ties, unknown, not-a-face and contempt left out)"}
-out = {"benchmark": "face_families", "split": "FER2013 PrivateTest", "command": "python benchmarks/face_families.py "
-       + " ".join(sys.argv[1:]), "rows": rows, "ferplus_soft_labels": gain, "not_run": [n for n in a.not_run.split(",") if n]}
+for spec in a.note:
+    name, text = spec.split("=", 1)
+    for r in rows:
+        if r["family"] == name:
+            r["note"] = "; ".join(x for x in (r.get("note", ""), text) if x)
+command = "python benchmarks/face_families.py " + " ".join(
+    f"'{x}'" if " " in x else x for x in sys.argv[1:])
+out = {"benchmark": "face_families", "split": "FER2013 PrivateTest", "command": command, "rows": rows,
+       "ferplus_soft_labels": gain, "not_run": [n for n in a.not_run.split(",") if n]}
+if a.add_to:  # the earlier table's rows stay, unless recomputed here under the same name
+    old = json.loads(Path(a.add_to).read_text())
+    new = {r["family"] for r in rows}
+    out["rows"] = [r for r in old["rows"] if r["family"] not in new] + rows
+    out["ferplus_soft_labels"] = gain or old.get("ferplus_soft_labels")
+    out["not_run"] = out["not_run"] or old.get("not_run", [])
+    out["earlier_commands"] = old.get("earlier_commands", []) + [old["command"]]
+    rows = out["rows"]
 Path(a.out).write_text(json.dumps(out, indent=2) + "\n")
 for r in rows:
     print(f"{r['family']:40s} acc {r.get('accuracy')}  macro-F1 {r.get('macro_f1')}")

@@ -93,31 +93,20 @@ def temperature(pred: dict, y: list, corpus: list, rows: dict) -> dict:
     on the other held-out corpora's scores, applied to this one's; ECE before and after. ``all``:
     the temperature fitted on every held-out corpus (what a bundled model trained on all would use)."""
     import numpy as np
-    from scipy.optimize import minimize_scalar
 
-    from affekt.evaluation.metrics import expected_calibration_error
+    from affekt.evaluation.metrics import expected_calibration_error, fit_temperature
+    from affekt.evaluation.metrics import scale_temperature as scaled
 
     own = _own(pred, y, corpus, rows)
-
-    def scaled(Q, t):
-        Z = np.log(np.clip(Q, 1e-9, None)) / t
-        Z = np.exp(Z - Z.max(1, keepdims=True))
-        return Z / Z.sum(1, keepdims=True)
-
-    def fit(parts):
-        def nll(log_t):
-            return -float(np.mean(np.concatenate([np.log(np.clip(scaled(Q, np.exp(log_t))[np.arange(len(t)), t], 1e-9, None))
-                                                  for Q, t in parts])))
-        return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
 
     def ece(Q, t):
         return round(expected_calibration_error(Q.max(1), Q.argmax(1) == t), 4)
 
     out = {}
     for c, (Q, t) in own.items():
-        T = fit([v for k, v in own.items() if k != c])
+        T = fit_temperature([v for k, v in own.items() if k != c])
         out[c] = {"temperature": round(T, 3), "ece_before": ece(Q, t), "ece_after": ece(scaled(Q, T), t)}
-    out["all"] = {"temperature": round(fit(list(own.values())), 3)}
+    out["all"] = {"temperature": round(fit_temperature(list(own.values())), 3)}
     out["mean_ece_after"] = round(float(np.mean([v["ece_after"] for k, v in out.items() if k in own])), 4)
     return out
 

@@ -105,6 +105,8 @@ def main():
                     help="truncation length of the baseline (default: the affekt model's own max_length)")
     ap.add_argument("--batch-size", type=int, default=64, help="baseline batch size (affekt's encoder uses 64)")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--label-space", action="append", default=[],
+                    help="also time affekt answering in this label space (e.g. ekman: text-default's Ekman view)")
     ap.add_argument("--out", default=str(HERE / "results" / "text_speed.json"))
     a = ap.parse_args()
     from affekt.datasets import load_dataset
@@ -123,11 +125,14 @@ def main():
                   "--model", a.model]
     base_cmd = [sys.executable, str(tmp / "baseline.py"), str(inp), str(tmp / "b.jsonl"), str(max_tokens),
                 str(a.batch_size)]
-    runs = {"affekt": [], "distilroberta": []}
+    runs = {"affekt": [], "distilroberta": [], **{f"affekt_{sp}": [] for sp in a.label_space}}
     for _ in range(a.repeats):  # interleaved, best of N
         runs["affekt"].append(timed(affekt_cmd))
         runs["distilroberta"].append(timed(base_cmd))
+        for sp in a.label_space:
+            runs[f"affekt_{sp}"].append(timed(affekt_cmd + ["--label-space", sp]))
     res = {
+        "command": "python benchmarks/text_speed.py " + " ".join(sys.argv[1:]),
         "n_texts": len(texts), "model": a.model, "cpu_count": os.cpu_count(), "machine": platform.machine(),
         "affekt": {"max_tokens": affekt_tokens, "command": "affekt predict --input texts.txt --output a.jsonl "
                                                            f"--model {a.model}"},
@@ -144,6 +149,10 @@ def main():
     }
     res["speedup"] = round(res["texts_per_second"]["affekt"] / res["texts_per_second"]["distilroberta"], 2)
     res["target_speedup"] = 2.0
+    for sp in a.label_space:
+        res[f"affekt_{sp}"] = {"command": res["affekt"]["command"] + f" --label-space {sp}",
+                               "relative_to_default_answer": round(res["texts_per_second"][f"affekt_{sp}"]
+                                                                   / res["texts_per_second"]["affekt"], 3)}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=2))
     print(json.dumps(res, indent=2))

@@ -6,7 +6,17 @@ the benchmark videos of PublicTest faces.
     python benchmarks/make_face_videos.py --usage Training --seed 1 --n-single 40 --n-pair 0 \
         --n-congruent 20 --no-edge --fer2013 ../shared/data/images/fer2013 \
         --ravdess ../shared/data/audio/ravdess --out /work/cache/videos_train
-    python benchmarks/video_temporal.py --train /work/cache/videos_train --test /work/cache/videos
+    python benchmarks/video_temporal.py --train /work/cache/videos_train --test /work/cache/videos \
+        --out benchmarks/results/video_temporal_training_faces.json
+
+The headline comparison trains on videos of PublicTest faces and tests on PrivateTest faces (the
+face model never trained on either; the commands that made the videos go into the JSON):
+
+    python benchmarks/make_face_videos.py --usage PublicTest --seed 1 --n-single 40 --n-pair 0 \
+        --n-congruent 20 --no-edge ... --out /work/cache/videos_pub
+    python benchmarks/make_face_videos.py --usage PrivateTest --seed 2 --n-pair 0 --no-edge ... \
+        --out /work/cache/videos_priv
+    python benchmarks/video_temporal.py --train /work/cache/videos_pub --test /work/cache/videos_priv
 
 Items are stretches (``PATH#t=START,END``, 0.25 s in from each change) of the one-person videos;
 ``affekt train --modality video --dataset csv --model gru`` trains on the training stretches (15%
@@ -99,7 +109,9 @@ with tempfile.TemporaryDirectory() as tmp:
            "accuracy": {"gru": round(float((P.argmax(1) == yy).mean()), 4),
                         "mean_of_frames": round(float((mean_raw == yy).mean()), 4),
                         "majority_of_median_smoothed_frames": round(float((np.array(majority) == yy).mean()), 4)},
-           "train_log_tail": r.stdout[-1500:]}
+           "train_log_tail": r.stdout[-1500:],
+           "videos_made_by": {k: json.loads((d / "manifest.json").read_text()).get("command")
+                              for k, d in (("train", a.train), ("test", a.test)) if (d / "manifest.json").is_file()}}
     # learned fusion vs fixed-weight late fusion, on congruent stretches
     fus_csv = tmp / "fusion.csv"
     with open(fus_csv, "w", newline="") as fh:

@@ -24,6 +24,9 @@ ap.add_argument("--checkpoint", action="store_true", help="use ckpt/best.pt (a r
 ap.add_argument("--before", action="append", default=[], help="a command that came before the runs' own (e.g. the "
                 "run whose checkpoint a run started from)")
 ap.add_argument("--note", default="", help="how the runs were made, for the card")
+ap.add_argument("--calibrate", default=None, metavar="FER2013_DIR",
+                help="fit each network's score temperature on FER2013 PublicTest (the dev split) in this folder")
+ap.add_argument("--cache", default=None, help="an .npz with the decoded FER2013 images (see fer2013_arrays)")
 a = ap.parse_args()
 
 
@@ -44,6 +47,11 @@ def member(run: Path) -> FaceCNN:
 
 
 members = [member(r) for r in a.runs]
+calibration = None
+if a.calibrate:  # temperature scaling on the dev split: the scores then say how often the answer is right
+    from calibrate_face_model import calibrate  # scripts/
+
+    calibration = calibrate(members, a.calibrate, a.cache)
 if len(members) == 1:
     model = members[0]
 else:
@@ -67,7 +75,9 @@ model.card_ = {
                     "research use, no open licence",
     "family": model.family,
     "training_commands": a.before + cmds + [f"python scripts/build_face_default.py {' '.join(str(r) for r in a.runs)} "
-                                 f"--output {a.output}"],
+                                 f"--output {a.output}"
+                                 + (" --calibrate ../shared/data/images/fer2013" if a.calibrate else "")],
+    "calibration": calibration,
     "training_note": a.note,
     "distilled": any(m.train_args_.get("teacher") for m in members),
     "input": "grey face crop, 48x48 (whole image read as one face, or a detected face aligned by its eyes)",

@@ -3,8 +3,9 @@ FER2013 image.
 
     python scripts/face_teacher.py runs/mnv2b runs/vgg runs/effl0 runs/resnet --out runs/teacher
 
-Each run (a scripts/train_face_cnn.py output) gives mirror-TTA logits for all 35,887 images
-(kept as ``RUN/all_logits.npy``). The ensemble averages the members' probabilities, with equal
+Each run (a scripts/train_face_cnn.py output, or a saved single-network model folder such as
+src/affekt/models/face-default) gives mirror-TTA logits for all 35,887 images (kept as
+``RUN/all_logits.npy`` for a training run). The ensemble averages the members' probabilities, with equal
 weights or (``--select``) weights from greedy selection on PublicTest log-loss; ``OUT/teacher_logits.npy`` holds the log of that average (rows in labels.csv order, for
 ``train_face_cnn.py --teacher``) and ``OUT/teacher.json`` each member's and the ensemble's
 PublicTest and PrivateTest accuracy.
@@ -42,11 +43,13 @@ def all_logits(run: Path) -> np.ndarray:
     f = run / "all_logits.npy"
     if f.is_file():
         return np.load(f)
-    args = json.loads((run / "args.json").read_text())
+    saved = (run / "affekt.json").is_file()  # a saved single-network model (e.g. src/affekt/models/face-default)
+    args = json.loads((run / "affekt.json").read_text())["params"] if saved else json.loads((run / "args.json").read_text())
     net, spec = _train.build(args["arch"], 7, size=args.get("size"), pretrained=False, width=args.get("width", 32))
-    net.load_state_dict(torch.load(run / "net.pt", map_location="cpu", weights_only=True))
+    _train.load_weights(net, run if saved else run / "net.pt")
     z = _train.logits(net, X, spec, tta=True)
-    np.save(f, z)
+    if not saved:  # never write into a model folder
+        np.save(f, z)
     return z
 
 

@@ -56,7 +56,8 @@ ap.add_argument("--extra-crops", default=None,
                 help="an .npz from scripts/face_pipeline_crops.py: the same faces as the detect-and-crop path sees "
                      "them, added to training (same targets) and to the early-stopping dev set; PrivateTest is also "
                      "scored on them")
-ap.add_argument("--init", default=None, help="start from these weights (a state dict: a checkpoint of an earlier run)")
+ap.add_argument("--init", default=None, help="start from these weights: a state dict (a checkpoint of an earlier run) "
+                "or a saved model's folder / net.safetensors (e.g. src/affekt/models/face-default)")
 a = ap.parse_args()
 
 torch.set_num_threads(a.threads)
@@ -87,7 +88,7 @@ if a.teacher:
     T = (a.kd_alpha * P + (1 - a.kd_alpha) * T).astype(np.float32)
 net, spec = _train.build(a.arch, 7, size=a.size, width=a.width)
 if a.init:
-    net.load_state_dict(torch.load(a.init, map_location="cpu", weights_only=True))
+    _train.load_weights(net, a.init)
 t0 = time.time()
 dv = dev.to_numpy()
 y_stop = y

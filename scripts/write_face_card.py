@@ -60,6 +60,8 @@ def main() -> None:
     members = [json.loads((MODEL / f"member_{k}" / "affekt.json").read_text())
                for k in range(manifest.get("n_members", 0))] or [manifest]
     peer_acc = peer["results"]["resize"]["accuracy"] if "results" in peer else peer.get("accuracy")
+    cal = card.get("calibration")
+    temps = ", ".join(f"{c['temperature']:.3g}" for c in cal["members"]) if cal else ""
     lines = [
         "# face-default",
         "",
@@ -77,8 +79,10 @@ def main() -> None:
         "- Input: a grey 48x48 face crop. In photos, faces are found by BlazeFace (full-range model), "
         "turned upright by the eye line and cropped to a square the size of the detection box; with "
         "`--whole-image` the image is centre-cropped to a square and read as one face.",
-        "- Outputs: probabilities over the 7 labels. No valence/arousal is given (none is derived from "
-        "the categories).",
+        "- Outputs: probabilities over the 7 labels" + (
+            f", calibrated: the network's scores are sharpened by a temperature ({temps}) fitted on "
+            f"{cal['fitted_on']}, since label smoothing and distillation leave them too soft; the top label "
+            "never changes" if cal else "") + ". No valence/arousal is given (none is derived from the categories).",
         "- Runs in onnxruntime (a weightless graph fed the fp16 weights of `net.safetensors`); "
         "`AFFEKT_TORCH=1` runs it in torch.",
         f"- Size on disk: {size:.1f} MB.",
@@ -105,6 +109,11 @@ def main() -> None:
         f"| FER2013 PrivateTest accuracy (`--whole-image`) | {acc_vs(t['accuracy'], 0.70)} | {_ci(t.get('accuracy_ci'))} | {t['n']} |",
         f"| FER2013 PrivateTest macro-F1 | {t['macro_f1']:.3f} | {_ci(t.get('macro_f1_ci'))} | {t['n']} |",
     ]
+    if t.get("ece") is not None:
+        before = "; before calibration " + ", ".join(f"{c['publictest_ece_before']:.3f}" for c in cal["members"]) \
+            + " on PublicTest" if cal else ""
+        lines.append(f"| FER2013 PrivateTest expected calibration error (top label, 15 bins{before}) | "
+                     f"{t['ece']:.3f} | | {t['n']} |")
     if plus:
         lines.append(f"| FER+ test accuracy (majority label, 7 shared classes) | {plus['accuracy']:.3f} | "
                      f"{_ci(plus.get('accuracy_ci'))} | {plus['n']} |")

@@ -42,6 +42,9 @@ def readme_block(fd: dict, peer: dict | None, fams: dict | None) -> str:
             f"{t['accuracy_ci']['ci_low']:.3f}-{t['accuracy_ci']['ci_high']:.3f}) | "
             f">= 0.70 ({'met' if t['accuracy'] >= 0.70 else '**not met**'}) |",
             f"| FER2013 PrivateTest macro-F1 | {ci(t['macro_f1'], t['macro_f1_ci'])} | reported |"]
+    if t.get("ece") is not None:
+        rows.append(f"| FER2013 PrivateTest expected calibration error of the scores (temperature fitted on PublicTest) "
+                    f"| {t['ece']:.3f} | reported |")
     if plus:
         rows.append(f"| FER+ test accuracy (majority of 10 votes; 7 shared classes, n={plus['n']:,}) | "
                     f"{ci(plus['accuracy'], plus['accuracy_ci'])} | reported |")
@@ -104,6 +107,9 @@ def main() -> None:
         if ph:
             L.append(f"| detection + classification per 640x480 photo | report | {ph['ms_median']:.1f} ms median "
                      f"| - |")
+        if t.get("ece") is not None:
+            L.append(f"| `face-default`'s scores: expected calibration error on PrivateTest (temperature fitted on "
+                     f"PublicTest) | report | {t['ece']:.3f} | - |")
         if det:
             bf = det["results"].get("blazeface-full", {})
             L.append(f"| detector recall on the real photos (BlazeFace full range, the default) | report | "
@@ -165,7 +171,12 @@ def main() -> None:
                   f"{f3(g['majority']['ferplus_test_accuracy'])}, soft {f3(g['soft']['ferplus_test_accuracy'])}: "
                   f"soft labels give {g['gain_ferplus_test']:+.3f} on FER+ test and {g['gain_privatetest']:+.3f} "
                   "on FER2013 PrivateTest (whose own labels neither run trained on)."]
-        L += ["", f"Command: `{fams['command']}`; each CNN run's command is in the JSON."]
+        if fams.get("earlier_commands"):
+            L += ["", "Commands, in order (each later one kept the rows before it and added its own):", ""]
+            L += [f"- `{c}`" for c in fams["earlier_commands"] + [fams["command"]]]
+            L += ["", "Each CNN run's command is in the JSON."]
+        else:
+            L += ["", f"Command: `{fams['command']}`; each CNN run's command is in the JSON."]
     # ---------------------------------------------------------------- detection
     if det:
         L += ["", "## Face detection candidates (benchmarks/face_detection.py)", "",

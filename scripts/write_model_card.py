@@ -104,6 +104,10 @@ def main():
                      f"{speed['cpu_count']} cores, against {base} (`benchmarks/text_speed.py`) | "
                      f"{speed['texts_per_second']['affekt']} texts/s vs {speed['texts_per_second']['distilroberta']} "
                      f"texts/s = {speed['speedup']}x | >= 2x ({ok(speed['speedup'], 2.0)}) |")
+        if "affekt_ekman" in speed.get("texts_per_second", {}):  # the Ekman answer runs the view's network too
+            lines.append(f"| the same, answering in Ekman's labels (`--label-space ekman`: the five-corpus view as well) | "
+                         f"{speed['texts_per_second']['affekt_ekman']} texts/s, "
+                         f"{speed['affekt_ekman']['relative_to_default_answer']:.2f}x the default answer's | reported |")
     w = top.get("view_weights", {}).get("ekman", 1.0)
     blend, alone, old = loco.get(f"tfidf+finetune+bundled@{w:g}"), loco.get("tfidf+finetune"), loco.get("bundled")
     if view and blend and alone and old:

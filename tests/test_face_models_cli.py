@@ -72,6 +72,56 @@ def test_tiny_cnn_learns_the_synthetic_rule_and_onnx_matches_torch(fitted, monke
     np.testing.assert_allclose(mt.predict_proba(X), P, atol=1e-4)
 
 
+def test_a_saved_model_folder_seeds_further_training(fitted, tmp_path):
+    """scripts/train_face_cnn.py --init and scripts/face_teacher.py accept a saved model's folder:
+    its fp16 weights, widened, give the saved model's own scores; a wrong file is named."""
+    import torch
+
+    from affekt.face import _train
+
+    m = load_model(fitted, cache=False)
+    p = json.loads((fitted / "affekt.json").read_text())["params"]
+    net, spec = _train.build(p["arch"], len(m.labels_.labels), size=p.get("size"),
+                             pretrained=False, width=p["width"])
+    _train.load_weights(net, fitted)
+    rng = np.random.default_rng(7)
+    X = np.stack([face_like(lab, rng) for lab in LABELS for _ in range(4)])
+    z = _train.logits(net, X, spec, tta=True)
+    P = np.exp(z - z.max(1, keepdims=True))
+    np.testing.assert_allclose(P / P.sum(1, keepdims=True), m.predict_proba(list(X)), atol=1e-3)
+    torch.save(net.state_dict(), tmp_path / "net.pt")
+    twin, _ = _train.build(p["arch"], len(m.labels_.labels), pretrained=False, width=p["width"])
+    _train.load_weights(twin, tmp_path / "net.pt")
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), twin.state_dict().values()))
+    with pytest.raises(FileNotFoundError, match="no weights"):
+        _train.load_weights(twin, tmp_path / "missing")
+
+
+def test_score_temperature_is_fitted_kept_and_never_changes_the_label(fitted, tmp_path):
+    """A network's scores are calibrated by a temperature fitted on labelled dev crops (log-loss);
+    it is saved with the model, applied in ONNX and torch alike, and leaves the ranking alone."""
+    m = load_model(fitted, cache=False)
+    rng = np.random.default_rng(11)
+    X = np.stack([face_like(lab, rng) for lab in LABELS for _ in range(12)])
+    y = np.repeat(np.arange(len(LABELS)), 12)
+    y[:3] = 1  # a few wrong labels, so the best temperature is finite
+    P1 = m._scores(X)
+    T = m.fit_temperature(X, y)
+    assert T > 0 and T != 1.0 and m.temperature_ == T
+    P = m._scores(X)
+    assert (P.argmax(1) == P1.argmax(1)).all()
+
+    def nll(Q):
+        return -np.log(Q[np.arange(len(y)), y]).mean()
+
+    assert nll(P) < nll(P1)
+    m.save(tmp_path / "calibrated")
+    assert json.loads((tmp_path / "calibrated" / "affekt.json").read_text())["temperature"] == T
+    back = load_model(tmp_path / "calibrated", cache=False)
+    assert back.temperature_ == T and back.onnx_ is not None
+    np.testing.assert_allclose(back.predict_proba(list(X)), P, atol=1e-3)
+
+
 def test_predict_jsonl_whole_image_with_bad_items(fitted, face_folder, tmp_path):
     inputs = tmp_path / "in"
     inputs.mkdir()

@@ -189,6 +189,10 @@ def test_readme_text_speed_row_says_what_the_baseline_is(readme_results):
         assert f"both truncated at {b['max_tokens']} tokens" in cells[0]
     else:  # the earlier run: 128 tokens for the baseline against affekt's 64
         assert "128 tokens" in cells[0] and "64" in cells[0]
+    if "affekt_ekman" in tps:  # the Ekman answer, timed in the same run
+        cells = table_row(readme_results, "the same 2,000 texts answered in Ekman's labels")
+        check_figures("README Ekman speed row", numbers(cells[1]),
+                      [tps["affekt_ekman"], s["affekt_ekman"]["relative_to_default_answer"]])
 
 
 def test_readme_startup_row(readme_results):
@@ -283,6 +287,10 @@ def test_text_card():
         check_figures(f"text card row {key!r}", numbers(cells[1]), expected)
         check_target(f"text card row {key!r}", expected[0] if "throughput" not in key else s["speedup"],
                      cells[2].replace("x", ""))
+    if "affekt_ekman" in s["texts_per_second"]:
+        cells = table_row(card, "answering in Ekman's labels")
+        check_figures("text card Ekman speed row", numbers(cells[1]),
+                      [s["texts_per_second"]["affekt_ekman"], s["affekt_ekman"]["relative_to_default_answer"]])
     for name, r in d["ekman_test"].items():
         cells = table_row(card, {"carer": "CARER", "meld": "MELD", "dailydialog": "DailyDialog",
                                  "semeval2007": "SemEval-2007"}[name] + " (")
@@ -424,6 +432,7 @@ def test_readme_face_table(readme_results):
     rows = {
         "FER2013 PrivateTest accuracy": _with_ci(t["accuracy"], t["accuracy_ci"]),
         "FER2013 PrivateTest macro-F1": _with_ci(t["macro_f1"], t["macro_f1_ci"]),
+        "FER2013 PrivateTest expected calibration error": [t["ece"]],
         "FER+ test accuracy": _with_ci(plus["accuracy"], plus["accuracy_ci"]),
         "the `fer` package": [peer["accuracy"], peer["faces_per_s"]],
         "`affekt predict --modality face --whole-image`": [speed["faces_per_second"], speed["peak_rss_mb"]],
@@ -450,3 +459,10 @@ def test_face_card():
         check_figures(f"card per-class {lab}", numbers(table_row(card, lab, exact=True)[1]), [r["f1"]])
     manifest = json.loads((ROOT / "src/affekt/models/face-default/affekt.json").read_text())
     assert manifest["card"]["metrics"]["fer2013_privatetest_accuracy"] == round(t["accuracy"], 4)
+    # the scores' calibration: the temperature the model applies is the one its card reports, and the
+    # calibration error in the card is the benchmark's
+    cal = manifest["card"]["calibration"]["members"][0]
+    assert manifest["temperature"] == cal["temperature"]
+    cells = table_row(card, "FER2013 PrivateTest expected calibration error")
+    check_figures("card row ECE", numbers(cells[1]), [t["ece"]])
+    assert f"{cal['publictest_ece_before']:.3f}" in cells[0] and f"({cal['temperature']:.3f})" in card

@@ -28,6 +28,28 @@ def test_expected_calibration_error():
     assert m["ece"] == pytest.approx((0.05 + 0.55) / 2)
 
 
+def test_temperature_scaling_recovers_a_known_temperature():
+    """Labels drawn from softmax(z) and scores given as softmax(3 z): the fitted temperature is
+    about 3, scaling by it keeps every top label and lowers the calibration error."""
+    from affekt.evaluation.metrics import expected_calibration_error, fit_temperature, scale_temperature
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 1.5, (6000, 5))
+    p_true = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    y = np.array([rng.choice(5, p=p) for p in p_true])
+    P = np.exp(3 * z) / np.exp(3 * z).sum(1, keepdims=True)  # overconfident
+    T = fit_temperature([(P[:3000], y[:3000])])
+    assert 2.6 < T < 3.4
+    Q = scale_temperature(P[3000:], T)
+    np.testing.assert_allclose(Q.sum(1), 1, atol=1e-9)
+    assert (Q.argmax(1) == P[3000:].argmax(1)).all()
+    ece = lambda R: expected_calibration_error(R.max(1), R.argmax(1) == y[3000:])  # noqa: E731
+    assert ece(Q) < 0.03 < ece(P[3000:])
+    assert scale_temperature(P, 1.0) is not None and np.allclose(scale_temperature(P, 1.0), P)
+    with pytest.raises(ValueError, match="at least one"):
+        fit_temperature([(P[:0], y[:0])])
+
+
 def test_ccc_is_one_for_identity_and_penalises_bias():
     x = np.linspace(1, 5, 50)
     assert ccc(x, x) == pytest.approx(1.0)

@@ -130,6 +130,35 @@ def expected_calibration_error(confidence, correct, n_bins: int = 15) -> float:
     return float(gap.sum() / n.sum())
 
 
+def scale_temperature(P, temperature: float) -> np.ndarray:
+    """Temperature scaling of probabilities: p^(1/T), renormalised (the softmax of logits / T).
+    T > 1 softens, T < 1 sharpens; the ranking, and so the top label, never changes."""
+    P = np.asarray(P, float)
+    if temperature == 1.0:
+        return P
+    Z = np.log(np.clip(P, 1e-12, None)) / temperature
+    Z = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return Z / Z.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(parts) -> float:
+    """The temperature that minimises log-loss (Guo et al. 2017) over ``parts``: pairs
+    ``(P, y)`` of probabilities (n, k) and true class indices (n,), pooled. Searched on
+    log T in [-3, 3] (T from 0.05 to 20)."""
+    from scipy.optimize import minimize_scalar
+
+    parts = [(np.asarray(P, float), np.asarray(y, int)) for P, y in parts]
+    if not sum(len(y) for _, y in parts):
+        raise ValueError("fit_temperature needs at least one scored item")
+
+    def nll(log_t):
+        T = float(np.exp(log_t))
+        return -float(np.mean(np.concatenate([np.log(np.clip(scale_temperature(P, T)[np.arange(len(y)), y], 1e-12, None))
+                                              for P, y in parts])))
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
+
+
 def regression_metrics(Y_true: np.ndarray, Y_pred: np.ndarray, names=("valence", "arousal", "dominance")) -> dict:
     Y_true, Y_pred = np.asarray(Y_true, float), np.asarray(Y_pred, float)
     out: dict = {"n": int(len(Y_true))}

@@ -37,6 +37,26 @@ def build(arch: str, n_classes: int, *, size: int | None = None, pretrained: boo
     return net, spec
 
 
+def load_weights(net, path) -> None:
+    """Load a network's weights strictly from a torch state dict (``.pt``, a training run's
+    checkpoint) or from a saved model's ``net.safetensors`` (the file, or the model folder; its fp16
+    weights are widened to float32), so a bundled model can be trained further."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "net.safetensors"
+    if not path.is_file():
+        raise FileNotFoundError(f"no weights at {path}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+    else:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    net.load_state_dict(state)
+
+
 def _normalise(x: torch.Tensor, spec: NetSpec) -> torch.Tensor:
     """x: (n, 1, s, s) in [0, 1] -> the network's input."""
     if spec.channels == 3:

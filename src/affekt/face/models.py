@@ -205,7 +205,10 @@ class FaceCNN(FaceClassifier):
     """A torch network over face crops (see :mod:`affekt.face._train` for the augmentation,
     mixup/cutmix, label smoothing, early stopping on dev and discriminative fine-tuning).
     ``tta``: average each face's scores with its mirror image's. Learns soft targets (label
-    distributions, e.g. FER+'s vote shares: ``affekt train --label-mode soft``)."""
+    distributions, e.g. FER+'s vote shares: ``affekt train --label-mode soft``). ``calibrate``:
+    fit a temperature on the dev split (log-loss, Guo et al. 2017) so that the scores say how often
+    the answer is right (label smoothing and distillation leave a network's scores too soft); it
+    never changes the top label."""
 
     soft_targets = True
 
@@ -213,7 +216,7 @@ class FaceCNN(FaceClassifier):
                  width: int = 32, size: int | None = None, weight_decay: float = 5e-4, smoothing: float = 0.1,
                  mixup: float = 0.0, cutmix: float = 0.0, erase: float = 0.25, rotate: float = 10.0,
                  degrade: float = 0.0, freeze_epochs: int = 0, lr_decay: float = 0.7, pretrained: bool = True,
-                 tta: bool = True, seed: int = 0, checkpoint_dir: str | None = None):
+                 tta: bool = True, calibrate: bool = True, seed: int = 0, checkpoint_dir: str | None = None):
         self.arch = arch
         self.epochs = epochs
         self.batch = batch
@@ -231,6 +234,7 @@ class FaceCNN(FaceClassifier):
         self.lr_decay = lr_decay
         self.pretrained = pretrained
         self.tta = tta
+        self.calibrate = calibrate
         self.seed = seed
         self.checkpoint_dir = checkpoint_dir
 
@@ -257,27 +261,46 @@ class FaceCNN(FaceClassifier):
                             degrade=getattr(self, "degrade", 0.0), freeze_epochs=self.freeze_epochs, lr_decay=self.lr_decay, seed=self.seed,
                             checkpoint_dir=self.checkpoint_dir, progress=len(X) > 2000)
         self.net_, self.spec_ = net.eval(), spec
+        self.onnx_ = None  # a refit model scores with its new network
         self.history_ = hist["history"]
+        self.temperature_ = 1.0
+        if self.calibrate and X_dev is not None and len(X_dev):
+            self.fit_temperature(X_dev, Y_dev.argmax(1))
+
+    def fit_temperature(self, crops: np.ndarray, y: np.ndarray) -> float:
+        """Fit the score temperature on labelled crops (a dev split, never the test split) and
+        keep it; returns it."""
+        from affekt.evaluation.metrics import fit_temperature
+
+        self.temperature_ = 1.0
+        self.temperature_ = round(fit_temperature([(self._scores(np.asarray(crops)), np.asarray(y))]), 4)
+        return self.temperature_
 
     def _scores(self, X) -> np.ndarray:
         X = np.asarray(X)
         if getattr(self, "onnx_", None) is not None:
-            return self.onnx_(X)
-        from scipy.special import softmax
+            P = self.onnx_(X)
+        else:
+            from scipy.special import softmax
 
-        from affekt.face import _train
+            from affekt.face import _train
 
-        z = _train.logits(self.torch_net(), X, self.spec_, tta=self.tta)
-        return softmax(z, axis=1).astype(np.float32)
+            z = _train.logits(self.torch_net(), X, self.spec_, tta=self.tta)
+            P = softmax(z, axis=1)
+        T = getattr(self, "temperature_", 1.0)
+        if T != 1.0:
+            from affekt.evaluation.metrics import scale_temperature
+
+            P = scale_temperature(P, T)
+        return np.asarray(P, np.float32)
 
     def torch_net(self):
         """The torch network (built from the saved weights on first use after loading)."""
         if getattr(self, "net_", None) is None:
-            from safetensors.torch import load_file
+            from affekt.face import _train
 
             net, _ = self._build(len(self.labels_), False)
-            net.load_state_dict({k: v.float() if v.is_floating_point() else v
-                                 for k, v in load_file(str(self.folder_ / "net.safetensors")).items()})
+            _train.load_weights(net, self.folder_ / "net.safetensors")
             self.net_ = net.eval()
         return self.net_
 
@@ -291,7 +314,8 @@ class FaceCNN(FaceClassifier):
         save_file(sd, str(folder / "net.safetensors"))
         (folder / "history.json").write_text(json.dumps(getattr(self, "history_", [])))
         _onnx.try_export(net, self.spec_, self.tta, self.crop_size, folder)
-        return {**super()._get_state(folder), "spec": dict(self.spec_.__dict__)}
+        return {**super()._get_state(folder), "spec": dict(self.spec_.__dict__),
+                "temperature": float(getattr(self, "temperature_", 1.0))}
 
     def _set_state(self, folder: Path, manifest: dict) -> None:
         from affekt.face import _onnx
@@ -299,7 +323,10 @@ class FaceCNN(FaceClassifier):
 
         super()._set_state(folder, manifest)
         self.spec_ = NetSpec(**manifest["spec"])
+        self.temperature_ = float(manifest.get("temperature", 1.0))  # models saved before calibration: 1
         self.folder_ = Path(folder)
+        hist = self.folder_ / "history.json"
+        self.history_ = json.loads(hist.read_text()) if hist.is_file() else []
         self.net_ = None
         self.onnx_ = None
         if _onnx.usable() and (self.folder_ / _onnx.GRAPH).is_file():

@@ -593,8 +593,9 @@ class FunctionalsClassifier(SpeechClassifier):
     def _score_reprs(self, R) -> np.ndarray:
         P = self.pipe_.predict_proba(np.vstack(R))
         if self.temperature != 1.0:  # temperature scaling: p^(1/T), renormalised (T > 1 softens)
-            P = np.exp(np.log(np.clip(P, 1e-12, None)) / self.temperature)
-            P /= P.sum(axis=1, keepdims=True)
+            from affekt.evaluation.metrics import scale_temperature
+
+            P = scale_temperature(P, self.temperature)
         out = np.zeros((len(R), len(self.labels_)), np.float32)
         out[:, self.classes_] = P
         return out
