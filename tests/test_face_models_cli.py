@@ -122,6 +122,25 @@ def test_score_temperature_is_fitted_kept_and_never_changes_the_label(fitted, tm
     np.testing.assert_allclose(back.predict_proba(list(X)), P, atol=1e-3)
 
 
+def test_training_with_a_dev_split_calibrates_the_scores(tmp_path):
+    """With a dev/ folder, `affekt train --modality face` fits the network's temperature there and
+    says so in results.json; the saved model applies it."""
+    rng = np.random.default_rng(3)
+    for split, n in (("train", 24), ("dev", 8), ("test", 6)):
+        for lab in LABELS:
+            (tmp_path / "d" / split / lab).mkdir(parents=True)
+            for i in range(n):
+                Image.fromarray(face_like(lab, rng)).save(tmp_path / "d" / split / lab / f"{lab}_{i:02d}.png")
+    out = tmp_path / "m"
+    invoke(["train", "--modality", "face", "--dataset", "folder", "--data-dir", tmp_path / "d", "--output", out,
+            "--model", "vgg", *[x for k, v in TINY.items() for x in ("-p", f"{k}={v}")]])
+    res = json.loads((out / "results.json").read_text())
+    assert res["fit_rows"]["dev"] == "dev" and res["fit_rows"]["n_dev"] == 16
+    T = json.loads((out / "affekt.json").read_text())["temperature"]
+    assert res["temperature"]["value"] == T and T != 1.0 and "dev split (n=16" in res["temperature"]["fitted_on"]
+    assert load_model(out, cache=False).temperature_ == T
+
+
 def test_predict_jsonl_whole_image_with_bad_items(fitted, face_folder, tmp_path):
     inputs = tmp_path / "in"
     inputs.mkdir()

@@ -167,6 +167,8 @@ def train(modality: str, dataset, output, *, family: str | None = None, params: 
         else:
             chosen = "equal weights (not tuned on a dev split)"
         results["ensemble_weights"] = {"weights": w, "chosen_on": chosen}
+    if getattr(model, "temperature_", 1.0) != 1.0:  # the scores' calibration (face networks: fitted on dev)
+        results["temperature"] = {"value": model.temperature_, "fitted_on": f"the {dev} split (n={len(Xd)}; log-loss)"}
     model.model_id_ = Path(output).name
     if "test" in dataset.splits and not pool_all:
         results["test"] = evaluate(model, dataset, "test", n_boot=n_boot, seed=seed)
