@@ -3,7 +3,7 @@ split; log-loss) and save the model back with it, recording what was done in its
 
     python scripts/calibrate_face_model.py src/affekt/models/face-default --fer2013 ../shared/data/images/fer2013
 
-Label smoothing and distillation leave a network's probabilities too soft (face-default's top
+Label smoothing and distillation leave a network's probabilities too soft (on PublicTest, face-default's top
 score averaged 0.37 while it was right 69% of the time); one temperature, which never changes the
 top label, makes a score of 0.9 mean about 90% right. ``scripts/build_face_default.py
 --calibrate`` does the same while it builds.
