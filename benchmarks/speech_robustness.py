@@ -6,7 +6,8 @@ same clips after
 * white noise at 20 dB SNR,
 * babble at 20 dB SNR (6 TESS utterances summed: other voices, another corpus).
 
-``--with tess,urdu,ased`` adds those whole corpora to every fold's training set, in Ekman space,
+``--adapt`` scores each fold's test clips (4 actors, per variant) as one set of recordings, as
+``affekt predict --adapt`` does. ``--with tess,urdu,ased`` adds those whole corpora to every fold's training set, in Ekman space,
 as the bundled speech-default is trained (on all four): the in-corpus figure of a multi-corpus
 model (issue 13: RAVDESS UAR >= 0.60 for the new bundled model).
 
@@ -81,6 +82,8 @@ def main(argv=None) -> dict:
     ap.add_argument("-p", "--param", action="append", default=[])
     ap.add_argument("--tag", required=True)
     ap.add_argument("--work", default=None, help="where the degraded copies go")
+    ap.add_argument("--adapt", action="store_true", help="score each fold's test clips (per variant) as one set of "
+                    "recordings: affekt predict --adapt (models trained with corpus_norm)")
     ap.add_argument("--with", dest="extra", default="", help="comma-separated corpora (folders under --data) added "
                     "whole to every fold's training set")
     ap.add_argument("--out", default="benchmarks/results/speech_robustness.json")
@@ -124,7 +127,7 @@ def main(argv=None) -> dict:
         m.fit([X[i] for i in tr] + Xe, list(y[tr]) + ye, label_space=space, **kw)
         labels = np.array(m.labels_.labels, dtype=object)
         for k, paths in variants.items():
-            P = m.predict_proba([paths[i] for i in te])
+            P = m.predict_proba([paths[i] for i in te], adapt=True) if a.adapt else m.predict_proba([paths[i] for i in te])
             preds[k][te] = labels[P.argmax(1)]
         print(f"fold {f} done ({time.time() - t0:.0f} s)", flush=True)
     rows = {k: {"accuracy": round(float(accuracy_score(y, p)), 4), "uar": round(float(balanced_accuracy_score(y, p)), 4)}
@@ -133,7 +136,7 @@ def main(argv=None) -> dict:
         rows[k]["accuracy_drop_points"] = round(100 * (rows["clean"]["accuracy"] - rows[k]["accuracy"]), 1)
     res = {"command": command(argv),
            "family": a.model, "params": params, "n": len(X), "folds": "RAVDESS 6 folds of 4 actors",
-           "also_trained_on": extra_names, "n_extra_training_clips": len(Xe),
+           "also_trained_on": extra_names, "n_extra_training_clips": len(Xe), "adapt": a.adapt,
            "snr_db": SNR_DB, "mp3_kbps": MP3_KBPS, "variants": rows,
            "within_5_points": all(r["accuracy_drop_points"] <= 5 for r in rows.values()),
            "seconds": round(time.time() - t0, 1)}
